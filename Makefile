@@ -1,0 +1,46 @@
+# The README's two commands are `make demo` and `make test`; both bootstrap uv and the locked environment.
+SHELL := /bin/bash
+# uv from PATH, else the copy pip installs into this python (bootstrapped by the `uv` target).
+UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+RUN := $(UV) run --frozen
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: help uv install demo dev test test-slow test-all lint format bench clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+uv:
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv || python3 -m pip install --quiet --user uv
+
+.venv/.synced: pyproject.toml uv.lock | uv
+	$(UV) sync --frozen
+	@touch $@
+
+install: .venv/.synced  ## create the virtualenv from uv.lock
+
+demo: install  ## run the demo on the bundled CRM simulator
+	$(RUN) acctwh demo --scale demo --days 1
+
+dev: install  ## Dagster UI on the same setup (http://127.0.0.1:3000)
+	@mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
+	$(RUN) dagster dev -w workspace.yaml
+
+lint: install  ## ruff
+	$(RUN) ruff check .
+
+format: install
+	$(RUN) ruff check --fix .
+
+test: install  ## ruff + the fast test suite (< 10 min)
+	$(RUN) ruff check .
+	$(RUN) pytest -q
+
+test-slow: install  ## slow suites (large-scale generation)
+	$(RUN) pytest -q -m slow
+
+test-all: install
+	$(RUN) pytest -q -m ""
+
+clean:
+	rm -rf .venv .pytest_cache .ruff_cache warehouse .dagster_home

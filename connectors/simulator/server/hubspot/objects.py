@@ -1,0 +1,216 @@
+"""CRM v3 object reads (list pages, single records, batch reads), rendered as HubSpot sends them.
+
+Records come from ``hs."<type>"``: base columns plus one VARCHAR per property holding the wire
+string, so rendering never converts values. ``hs_object_id``, ``createdate`` and the type's
+last-modified property are always present; they fall back to the base columns when a dataset does
+not store them as properties.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from ...dataset.store import HS_SCHEMA, Dataset, hs_format_datetime, quote_ident
+from ..http import HttpError
+
+# Object type ids and singular names HubSpot accepts in place of the plural type name.
+TYPE_ALIASES = {
+    "0-1": "contacts", "contact": "contacts",
+    "0-2": "companies", "company": "companies",
+    "0-3": "deals", "deal": "deals",
+    "0-5": "tickets", "ticket": "tickets",
+    "0-7": "products", "product": "products",
+    "0-8": "line_items", "line_item": "line_items", "lineitem": "line_items", "lineitems": "line_items",
+    "0-27": "tasks", "task": "tasks",
+    "0-46": "notes", "note": "notes",
+    "0-47": "meetings", "meeting": "meetings",
+    "0-48": "calls", "call": "calls",
+    "0-49": "emails", "email": "emails",
+}
+STANDARD_TYPES = frozenset(TYPE_ALIASES.values())
+SINGULAR = {
+    "companies": "company", "contacts": "contact", "deals": "deal", "tickets": "ticket", "products": "product",
+    "line_items": "line_item", "tasks": "task", "notes": "note", "meetings": "meeting", "calls": "call",
+    "emails": "email",
+}
+# Default properties when a request names none (B4; the companies/deals lists are [U]).
+DEFAULT_PROPERTIES = {
+    "contacts": ["createdate", "email", "firstname", "hs_object_id", "lastmodifieddate", "lastname"],
+    "companies": ["createdate", "domain", "hs_lastmodifieddate", "hs_object_id", "name"],
+    "deals": ["amount", "closedate", "createdate", "dealname", "dealstage", "hs_lastmodifieddate",
+              "hs_object_id", "pipeline"],
+}
+ID_ORDER = "TRY_CAST(id AS BIGINT), id"
+BASE_SELECT = 'id, "createdAt", "updatedAt", archived, "archivedAt"'
+
+
+def last_modified_property(object_type: str) -> str:
+    """Contacts carry ``lastmodifieddate``; every other type ``hs_lastmodifieddate`` (trap 15)."""
+    return "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
+
+
+def always_present(object_type: str) -> list[str]:
+    return ["createdate", last_modified_property(object_type), "hs_object_id"]
+
+
+def singular(object_type: str) -> str:
+    return SINGULAR.get(object_type, object_type)
+
+
+def parse_bool(value: str | None, default: bool = False) -> bool:
+    """The client sends ``str(bool)`` (``True``/``False``); HubSpot's docs use ``true``/``false``."""
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise HttpError(400, "VALIDATION_ERROR", f"Invalid boolean value {value!r}")
+
+
+def parse_limit(value: str | int | None, default: int, maximum: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        limit = int(value)
+    except (TypeError, ValueError) as exc:
+        raise HttpError(400, "VALIDATION_ERROR", f"Invalid limit {value!r}: expected an integer") from exc
+    if limit < 1 or limit > maximum:
+        raise HttpError(400, "VALIDATION_ERROR", f"limit must be between 1 and {maximum}; got {limit}")
+    return limit
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.b64encode(last_id.encode()).decode()
+
+
+def decode_cursor(after: str) -> int:
+    """The numeric id a list page resumes after; a tampered cursor is a 400 as on HubSpot."""
+    try:
+        return int(base64.b64decode(after.encode(), validate=True).decode().strip())
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise HttpError(400, "VALIDATION_ERROR", f"Invalid paging cursor after={after!r}") from exc
+
+
+@dataclass
+class ObjectType:
+    name: str
+    table: str
+    columns: list[str]  # stored property columns
+    exists: bool  # a standard type without a table is served as an empty portal
+
+    def has(self, prop: str) -> bool:
+        return prop in self.columns
+
+
+class ObjectStore:
+    """Reads HubSpot objects out of the dataset and renders them in the v3 record shape."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    # -- types ---------------------------------------------------------------------------------
+    def resolve(self, raw: str) -> ObjectType:
+        name = TYPE_ALIASES.get(raw.lower(), raw.lower())
+        present = set(self.dataset.hs_object_types())
+        if name not in present and raw in present:
+            name = raw  # custom types keep their exact spelling
+        if name in present:
+            return ObjectType(name, Dataset.hs_table(name), self.dataset.hs_property_names(name), True)
+        if name in STANDARD_TYPES:
+            return ObjectType(name, Dataset.hs_table(name), [], False)
+        raise HttpError(400, "VALIDATION_ERROR", f"Unable to infer object type from: {raw}")
+
+    def output_properties(self, ot: ObjectType, requested: list[str]) -> list[str]:
+        """Requested names that exist (unknown ones are silently ignored) plus the always-present trio."""
+        wanted = requested or DEFAULT_PROPERTIES.get(ot.name, [])
+        out = [p for p in dict.fromkeys(wanted) if ot.has(p)]
+        out.extend(p for p in always_present(ot.name) if p not in out)
+        return out
+
+    # -- reads ---------------------------------------------------------------------------------
+    def fetch(self, cur: duckdb.DuckDBPyConnection, ot: ObjectType, props: list[str], where: str = "TRUE",
+              params: list[Any] | None = None, order: str = ID_ORDER, limit: int | None = None,
+              offset: int | None = None) -> list[dict[str, Any]]:
+        if not ot.exists:
+            return []
+        stored = [p for p in props if ot.has(p)]
+        cols = BASE_SELECT + "".join(f", {quote_ident(p)}" for p in stored)
+        sql = f"SELECT {cols} FROM {ot.table} WHERE {where} ORDER BY {order}"
+        args = list(params or [])
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        if offset:
+            sql += " OFFSET ?"
+            args.append(offset)
+        rows = cur.execute(sql, args).fetchall()
+        return [self.render(ot, props, stored, row) for row in rows]
+
+    def render(self, ot: ObjectType, props: list[str], stored: list[str], row: tuple[Any, ...]) -> dict[str, Any]:
+        rec_id, created, updated, archived, archived_at, *values = row
+        stored_values = dict(zip(stored, values, strict=True))
+        derived = {
+            "hs_object_id": rec_id,
+            "createdate": hs_format_datetime(created) if created else None,
+            last_modified_property(ot.name): hs_format_datetime(updated) if updated else None,
+        }
+        properties = {}
+        for p in props:
+            if p == "hs_object_id":
+                properties[p] = rec_id
+            elif p in stored_values:
+                value = stored_values[p]
+                properties[p] = derived.get(p) if value is None and p in derived else value
+            else:
+                properties[p] = derived.get(p)
+        rec: dict[str, Any] = {
+            "id": rec_id,
+            "properties": properties,
+            "createdAt": hs_format_datetime(created) if created else None,
+            "updatedAt": hs_format_datetime(updated) if updated else None,
+            "archived": bool(archived),
+        }
+        if archived and archived_at is not None:
+            rec["archivedAt"] = hs_format_datetime(archived_at)
+        return rec
+
+    def list_page(self, ot: ObjectType, props: list[str], limit: int, after: str | None,
+                  archived: bool) -> tuple[list[dict[str, Any]], str | None]:
+        """One page ordered by numeric id, and the cursor of the next page (None on the last page)."""
+        where, params = "archived = ?", [archived]
+        if after:
+            where += " AND TRY_CAST(id AS BIGINT) > ?"
+            params.append(decode_cursor(after))
+        with self.dataset.reading() as cur:
+            rows = self.fetch(cur, ot, props, where, params, limit=limit + 1)
+        if len(rows) > limit:
+            rows = rows[:limit]
+            return rows, encode_cursor(rows[-1]["id"])
+        return rows, None
+
+    def read_ids(self, ot: ObjectType, props: list[str], ids: list[str], archived: bool,
+                 id_property: str | None = None) -> list[dict[str, Any]]:
+        """Records whose id (or ``id_property``) is in ``ids``, in numeric id order."""
+        if not ids:
+            return []
+        column = "id"
+        if id_property and id_property != "hs_object_id":
+            if not ot.has(id_property):
+                raise HttpError(400, "VALIDATION_ERROR", f"Property {id_property!r} does not exist on {ot.name}")
+            column = quote_ident(id_property)
+        marks = ", ".join("?" for _ in ids)
+        with self.dataset.reading() as cur:
+            return self.fetch(cur, ot, props, f"{column} IN ({marks}) AND archived = ?", [*ids, archived])
+
+    def table_exists(self, object_type: str) -> bool:
+        with self.dataset.reading() as cur:
+            return bool(cur.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                [HS_SCHEMA, object_type]).fetchall()[0][0])

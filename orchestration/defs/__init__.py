@@ -1,0 +1,1 @@
+"""Dagster definitions, one module per concern (resources, ingestion, dbt, checks, jobs, schedules)."""
