@@ -157,8 +157,9 @@ class ApiServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=f"sim-{self.plugin.name}",
-                                        daemon=True)
+        # a short poll interval keeps stop() fast; suites start and stop many servers
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"sim-{self.plugin.name}", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

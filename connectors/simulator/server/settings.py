@@ -33,6 +33,9 @@ class HubSpotSettings:
     search_per_second: int = 5  # search has its own, stricter per-second limit
     daily_max: int = 650_000
     search_result_cap: int = 10_000
+    max_filter_groups: int = 5
+    max_filters_per_group: int = 6
+    max_filters_total: int = 18
     max_list_limit: int = 100
     max_search_limit: int = 200
     search_lag_seconds: float = 0.0  # search hides records changed within this many simulated seconds

@@ -1,9 +1,9 @@
 """CRM v3 object reads (list pages, single records, batch reads), rendered as HubSpot sends them.
 
 Records come from ``hs."<type>"``: base columns plus one VARCHAR per property holding the wire
-string, so rendering never converts values. ``hs_object_id``, ``createdate`` and the type's
-last-modified property are always present; they fall back to the base columns when a dataset does
-not store them as properties.
+string, so rendering never converts values. ``hs_object_id``, the created property (``createdate``,
+``hs_createdate`` on engagements) and the last-modified property are always present; they fall back
+to the base columns when a dataset does not store them as properties.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from ...dataset.store import HS_SCHEMA, Dataset, hs_format_datetime, quote_ident
+from ...dataset.store import Dataset, hs_format_datetime, quote_ident
 from ..http import HttpError
 
 # Object type ids and singular names HubSpot accepts in place of the plural type name.
@@ -54,8 +54,21 @@ def last_modified_property(object_type: str) -> str:
     return "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
 
 
+ENGAGEMENT_TYPES = frozenset({"calls", "emails", "meetings", "notes", "tasks", "communications", "postal_mail"})
+
+
+def created_property(object_type: str) -> str:
+    """Engagements carry ``hs_createdate``; the other standard types ``createdate``."""
+    return "hs_createdate" if object_type in ENGAGEMENT_TYPES else "createdate"
+
+
 def always_present(object_type: str) -> list[str]:
-    return ["createdate", last_modified_property(object_type), "hs_object_id"]
+    return [created_property(object_type), last_modified_property(object_type), "hs_object_id"]
+
+
+def derived_columns(object_type: str) -> dict[str, str]:
+    """Always-present properties -> the base column that stands in when the property is not stored."""
+    return {created_property(object_type): '"createdAt"', last_modified_property(object_type): '"updatedAt"'}
 
 
 def singular(object_type: str) -> str:
@@ -158,7 +171,7 @@ class ObjectStore:
         stored_values = dict(zip(stored, values, strict=True))
         derived = {
             "hs_object_id": rec_id,
-            "createdate": hs_format_datetime(created) if created else None,
+            created_property(ot.name): hs_format_datetime(created) if created else None,
             last_modified_property(ot.name): hs_format_datetime(updated) if updated else None,
         }
         properties = {}
@@ -208,9 +221,3 @@ class ObjectStore:
         marks = ", ".join("?" for _ in ids)
         with self.dataset.reading() as cur:
             return self.fetch(cur, ot, props, f"{column} IN ({marks}) AND archived = ?", [*ids, archived])
-
-    def table_exists(self, object_type: str) -> bool:
-        with self.dataset.reading() as cur:
-            return bool(cur.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                [HS_SCHEMA, object_type]).fetchall()[0][0])

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..http import HttpError
-from .objects import ID_ORDER, ObjectStore, ObjectType, last_modified_property, parse_limit
+from .objects import ID_ORDER, ObjectStore, ObjectType, derived_columns, parse_limit
 
 OPERATORS = frozenset({"EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "NOT_IN", "HAS_PROPERTY",
                        "NOT_HAS_PROPERTY", "CONTAINS_TOKEN", "NOT_CONTAINS_TOKEN"})
@@ -70,6 +70,7 @@ class _Compiler:
         self.ot = ot
         self.defs = {d["name"]: d for d in definitions}
         self.params: list[Any] = []
+        self.derived = derived_columns(ot.name)
 
     # -- properties ----------------------------------------------------------------------------
     def kind(self, prop: str) -> str:
@@ -77,7 +78,7 @@ class _Compiler:
             return "id"
         d = self.defs.get(prop)
         if d is None:
-            return "time" if prop in ("createdate", last_modified_property(self.ot.name)) else "string"
+            return "time" if prop in self.derived else "string"
         if d.get("type") in ("datetime", "date"):
             return "time"
         if d.get("type") == "number":
@@ -90,13 +91,13 @@ class _Compiler:
         """The stored column, or None for the always-present properties derived from base columns."""
         if self.ot.has(prop):
             return '"' + prop.replace('"', '""') + '"'
-        if prop in ("hs_object_id", "createdate", last_modified_property(self.ot.name)):
+        if prop == "hs_object_id" or prop in self.derived:
             return None
         raise _invalid(f'Property "{prop}" does not exist on object type {self.ot.name}', prop)
 
     def expr(self, prop: str) -> str:
         kind, col = self.kind(prop), self.raw(prop)
-        base = {"createdate": '"createdAt"', last_modified_property(self.ot.name): '"updatedAt"'}.get(prop)
+        base = self.derived.get(prop)
         if kind == "id":
             return "TRY_CAST(id AS BIGINT)"
         if kind == "time":
@@ -137,7 +138,7 @@ class _Compiler:
             raise _invalid("Every filter needs a propertyName")
         prop, op = str(f["propertyName"]), str(f.get("operator") or "EQ").upper()
         if op not in OPERATORS:
-            raise _invalid(f"Unknown operator {op!r}; expected one of {sorted(OPERATORS)}", prop)
+            raise _invalid(f"Unknown operator {op!r} on {prop}; expected one of {sorted(OPERATORS)}")
         col = self.raw(prop)
         if op in ("HAS_PROPERTY", "NOT_HAS_PROPERTY"):
             has = "TRUE" if col is None else f"({col} IS NOT NULL AND {col} <> '')"
@@ -240,6 +241,8 @@ def search(store: ObjectStore, ot: ObjectType, body: Any, limits: SearchLimits,
         raise _invalid(f"Invalid after={after!r}: expected an offset") from exc
     if offset < 0:
         raise _invalid(f"Invalid after={after!r}: expected an offset")
+    if not ot.exists:  # a standard type the portal has no records of
+        return {"total": 0, "results": []}
     compiler = _Compiler(ot, store.dataset.hs_properties.get(ot.name, []))
     where = [compiler.groups(body.get("filterGroups"), limits), compiler.query(body.get("query")),
              "archived = FALSE"]
@@ -255,8 +258,6 @@ def search(store: ObjectStore, ot: ObjectType, body: Any, limits: SearchLimits,
         raise _invalid("properties must be a list")
     props = store.output_properties(ot, [str(p) for p in requested])
     where_sql = " AND ".join(where)
-    if not ot.exists:
-        return {"total": 0, "results": []}
     with store.dataset.reading() as cur:
         total = cur.execute(f"SELECT count(*) FROM {ot.table} WHERE {where_sql}", compiler.params).fetchall()[0][0]
         page_size = min(limit, limits.result_cap - offset)
