@@ -15,6 +15,7 @@ class SalesforceSettings:
     security_token: str | None = None
     consumer_key: str | None = None
     consumer_secret: str | None = None
+    session_id: str | None = None  # a pre-issued session accepted for direct-session clients
     organization_id: str = "00D5g000000SimAAA"
     daily_api_max: int = 15_000  # reported in Sforce-Limit-Info; 403 REQUEST_LIMIT_EXCEEDED when used up
     session_ttl_requests: int | None = None  # revoke a session after this many authenticated requests

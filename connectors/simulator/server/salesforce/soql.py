@@ -115,7 +115,8 @@ def _string(text: str, start: int) -> tuple[Token, int]:
         value.append(ch)
         like.append(ch)
         i += 1
-    raise error_at(text, start, "MALFORMED_QUERY", f"unexpected token: '{text[start:start + 20]}' (unterminated string)")
+    raise error_at(text, start, "MALFORMED_QUERY",
+                   f"unexpected token: '{text[start:start + 20]}' (unterminated string)")
 
 
 def _parse_date(text: str, pos: int, literal: str) -> date:

@@ -1,0 +1,1 @@
+"""The simulated Salesforce API (REST, SOAP/OAuth logins, Bulk API 2.0) served by :class:`.api.SalesforceApi`."""
