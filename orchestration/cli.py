@@ -103,9 +103,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from connectors.simulator.dataset.generate import generate
-
     from connectors.simulator.dataset.folder import save
+    from connectors.simulator.dataset.generate import generate
     from connectors.simulator.dataset.presets import PRESETS
 
     if args.scale not in PRESETS:

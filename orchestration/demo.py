@@ -47,7 +47,6 @@ def _ground_truth_summary(dataset: Dataset) -> list[str]:
 
 def run_demo(*, scale: str | None, dataset_dir: Path | None, seed: int, as_of: date | None, home: Path,
              days: int) -> int:
-    from connectors.simulator.dataset.advance import advance
     from connectors.simulator.dataset.folder import load, save
     from connectors.simulator.dataset.generate import generate
     from connectors.simulator.server.simulator import CrmSimulator
@@ -78,11 +77,17 @@ def run_demo(*, scale: str | None, dataset_dir: Path | None, seed: int, as_of: d
         _say("\nGround truth (from the generator's own subscription model):")
         _say("\n".join(_ground_truth_summary(dataset)))
 
+        if days:
+            from connectors.simulator.dataset.advance import advance
         for day in range(1, days + 1):
             before = dataset.clock
             summary = advance(dataset, days=1)
-            changed = sum(v for v in summary.values() if isinstance(v, int))
-            _say(f"\nDay {day}: the CRMs moved to {dataset.clock:%Y-%m-%d}; {changed:,} changes applied")
+            kinds: dict[str, int] = {}
+            for per_kind in summary.values():
+                for kind, n in per_kind.items():
+                    kinds[kind] = kinds.get(kind, 0) + n
+            detail = ", ".join(f"{kind} {n:,}" for kind, n in sorted(kinds.items()))
+            _say(f"\nDay {day}: the CRMs moved to {dataset.clock:%Y-%m-%d}; {sum(kinds.values()):,} changes ({detail})")
             sf_rows = [r for r in probe_salesforce(dataset, sim.salesforce_url, since=before) if r.expected]
             hs_rows = [r for r in probe_hubspot(dataset, sim.hubspot_url, since=before) if r.expected]
             _say("  changed since the last refresh, as the incremental queries see them:")

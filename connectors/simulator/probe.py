@@ -46,7 +46,7 @@ def probe_salesforce(dataset: Dataset, url: str, since: datetime | None = None) 
                 continue
             soql += f" WHERE SystemModstamp > {_soql_datetime(since)}"
             where, params = '"SystemModstamp" > ?', [since.replace(tzinfo=None)]
-        served = sf.query_all(soql, include_deleted=True)["totalSize"]
+        served = sf.query(soql, include_deleted=True)["totalSize"]  # COUNT() answers in totalSize
         expected = dataset.count(dataset.sf_table(obj)) if not where else _count_where(dataset, obj, where, params)
         rows.append(ProbeRow("salesforce", obj, expected, served))
     return rows

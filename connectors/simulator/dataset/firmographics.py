@@ -6,28 +6,190 @@ import numpy as np
 
 from connectors.simulator.dataset.model import HS_ONLY, SF_ONLY, SHARED
 
-_SYL_A = ("Acme", "Nor", "Vel", "Quan", "Zen", "Blue", "Octa", "Ter", "Lumi", "Astra", "Cor", "Hexa", "Nova",
-          "Pola", "Sky", "Tri", "Veri", "Omni", "Kin", "Aero", "Brio", "Cyra", "Del", "Evo", "Fjor", "Gala",
-          "Helio", "Iso", "Jun", "Kyo", "Lyn", "Meri", "Nexa", "Orb", "Pyra", "Rho", "Sola", "Tala", "Uni", "Voxa")
-_SYL_B = ("tek", "ware", "logic", "link", "grid", "sys", "data", "flow", "core", "labs", "net", "works", "bit",
-          "ion", "ora", "ify", "mark", "path", "stack", "wave", "point", "forge", "leaf", "stone", "field")
+_SYL_A = (
+    "Acme",
+    "Nor",
+    "Vel",
+    "Quan",
+    "Zen",
+    "Blue",
+    "Octa",
+    "Ter",
+    "Lumi",
+    "Astra",
+    "Cor",
+    "Hexa",
+    "Nova",
+    "Pola",
+    "Sky",
+    "Tri",
+    "Veri",
+    "Omni",
+    "Kin",
+    "Aero",
+    "Brio",
+    "Cyra",
+    "Del",
+    "Evo",
+    "Fjor",
+    "Gala",
+    "Helio",
+    "Iso",
+    "Jun",
+    "Kyo",
+    "Lyn",
+    "Meri",
+    "Nexa",
+    "Orb",
+    "Pyra",
+    "Rho",
+    "Sola",
+    "Tala",
+    "Uni",
+    "Voxa",
+)
+_SYL_B = (
+    "tek",
+    "ware",
+    "logic",
+    "link",
+    "grid",
+    "sys",
+    "data",
+    "flow",
+    "core",
+    "labs",
+    "net",
+    "works",
+    "bit",
+    "ion",
+    "ora",
+    "ify",
+    "mark",
+    "path",
+    "stack",
+    "wave",
+    "point",
+    "forge",
+    "leaf",
+    "stone",
+    "field",
+)
 _SUFFIX = ("Inc", "GmbH", "Ltd", "KK", "Group", "Systems", "Holdings", "AG", "LLC", "Corp")
 _TLD = ("com", "com", "com", "io", "de", "co.uk", "jp", "net")
 COUNTRIES = ("United States", "Germany", "United Kingdom", "Japan", "France", "Canada", "Netherlands", "Australia")
-_COUNTRY_CURRENCY = {"United States": "USD", "Canada": "USD", "Australia": "USD", "Germany": "EUR",
-                     "France": "EUR", "Netherlands": "EUR", "United Kingdom": "GBP", "Japan": "JPY"}
+_COUNTRY_CURRENCY = {
+    "United States": "USD",
+    "Canada": "USD",
+    "Australia": "USD",
+    "Germany": "EUR",
+    "France": "EUR",
+    "Netherlands": "EUR",
+    "United Kingdom": "GBP",
+    "Japan": "JPY",
+}
 _COUNTRY_P = (0.46, 0.12, 0.12, 0.08, 0.07, 0.06, 0.05, 0.04)
-FIRST = ("James", "Mary", "John", "Linda", "Robert", "Emma", "Michael", "Sofia", "David", "Anna", "Daniel", "Yuki",
-         "Hiro", "Lukas", "Lea", "Oliver", "Amelia", "Noah", "Mia", "Ethan", "Chloe", "Liam", "Sara", "Ken",
-         "Aiko", "Felix", "Clara", "Max", "Nina", "Tom", "Grace", "Leo", "Ivy", "Sam", "Ruth", "Omar", "Priya",
-         "Ravi", "Elena", "Marco")
-LAST = ("Smith", "Johnson", "Brown", "Taylor", "Miller", "Wilson", "Moore", "Clark", "Lewis", "Walker", "Young",
-        "King", "Wright", "Scott", "Green", "Baker", "Adams", "Nelson", "Hill", "Campbell", "Mueller", "Schmidt",
-        "Schneider", "Fischer", "Weber", "Tanaka", "Suzuki", "Sato", "Watanabe", "Ito", "Dubois", "Martin",
-        "Bernard", "Rossi", "Garcia", "Patel", "Khan", "Novak", "Larsen", "Evans")
-TITLES = ("CEO", "CFO", "CTO", "VP Sales", "VP Engineering", "Head of Data", "Director of Operations",
-          "Procurement Manager", "Data Analyst", "IT Manager", "Marketing Manager", "Software Engineer",
-          "Product Manager", "Controller", "Sales Operations Manager")
+FIRST = (
+    "James",
+    "Mary",
+    "John",
+    "Linda",
+    "Robert",
+    "Emma",
+    "Michael",
+    "Sofia",
+    "David",
+    "Anna",
+    "Daniel",
+    "Yuki",
+    "Hiro",
+    "Lukas",
+    "Lea",
+    "Oliver",
+    "Amelia",
+    "Noah",
+    "Mia",
+    "Ethan",
+    "Chloe",
+    "Liam",
+    "Sara",
+    "Ken",
+    "Aiko",
+    "Felix",
+    "Clara",
+    "Max",
+    "Nina",
+    "Tom",
+    "Grace",
+    "Leo",
+    "Ivy",
+    "Sam",
+    "Ruth",
+    "Omar",
+    "Priya",
+    "Ravi",
+    "Elena",
+    "Marco",
+)
+LAST = (
+    "Smith",
+    "Johnson",
+    "Brown",
+    "Taylor",
+    "Miller",
+    "Wilson",
+    "Moore",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Young",
+    "King",
+    "Wright",
+    "Scott",
+    "Green",
+    "Baker",
+    "Adams",
+    "Nelson",
+    "Hill",
+    "Campbell",
+    "Mueller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Weber",
+    "Tanaka",
+    "Suzuki",
+    "Sato",
+    "Watanabe",
+    "Ito",
+    "Dubois",
+    "Martin",
+    "Bernard",
+    "Rossi",
+    "Garcia",
+    "Patel",
+    "Khan",
+    "Novak",
+    "Larsen",
+    "Evans",
+)
+TITLES = (
+    "CEO",
+    "CFO",
+    "CTO",
+    "VP Sales",
+    "VP Engineering",
+    "Head of Data",
+    "Director of Operations",
+    "Procurement Manager",
+    "Data Analyst",
+    "IT Manager",
+    "Marketing Manager",
+    "Software Engineer",
+    "Product Manager",
+    "Controller",
+    "Sales Operations Manager",
+)
 
 
 def make_accounts(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
@@ -63,12 +225,26 @@ def make_accounts(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
         if i < 2:
             continue
         cands = rng.integers(0, i, 6)
-        ok = [c for c in cands if (system[c] == HS_ONLY) == (system[i] == HS_ONLY) and parent[c] < 0 or
-              (system[c] == HS_ONLY) == (system[i] == HS_ONLY) and rng.random() < 0.3]
+        ok = [
+            c
+            for c in cands
+            if ((system[c] == HS_ONLY) == (system[i] == HS_ONLY) and parent[c] < 0)
+            or ((system[c] == HS_ONLY) == (system[i] == HS_ONLY) and rng.random() < 0.3)
+        ]
         if ok:
             parent[i] = ok[0]
-    return {"system": system, "name": names, "domain": domains, "country": country, "currency": currency,
-            "size": size, "employees": employees, "revenue": revenue, "industry": industry, "parent": parent}
+    return {
+        "system": system,
+        "name": names,
+        "domain": domains,
+        "country": country,
+        "currency": currency,
+        "size": size,
+        "employees": employees,
+        "revenue": revenue,
+        "industry": industry,
+        "parent": parent,
+    }
 
 
 def messy_website(rng: np.random.Generator, domains: np.ndarray) -> np.ndarray:
@@ -79,8 +255,16 @@ def messy_website(rng: np.random.Generator, domains: np.ndarray) -> np.ndarray:
     for i, (d, k) in enumerate(zip(domains, kind, strict=True)):
         stem, tld = d.split(".", 1)
         cap = stem[:1].upper() + stem[1:] + "." + tld
-        out[i] = (f"https://www.{cap}/", f"{d} ", f"http://{d}/en", f"WWW.{d.upper()}", f"www.{d}",
-                  f"https://{d}", f"https://{d}:443/about", d)[k]
+        out[i] = (
+            f"https://www.{cap}/",
+            f"{d} ",
+            f"http://{d}/en",
+            f"WWW.{d.upper()}",
+            f"www.{d}",
+            f"https://{d}",
+            f"https://{d}:443/about",
+            d,
+        )[k]
     return out
 
 

@@ -31,6 +31,7 @@ class FxTable:
 
     first_month: date
     rates: dict[str, np.ndarray]  # currency -> rate per month (rounded to 6 places, as stored)
+    _lists: dict[str, list[float]] | None = None
 
     @property
     def months(self) -> list[date]:
@@ -41,7 +42,9 @@ class FxTable:
         return int(min(max(i, 0), len(self.rates["USD"]) - 1))
 
     def rate(self, currency: str, d: date) -> float:
-        return float(self.rates[currency][self.index(d)])
+        if self._lists is None:
+            self._lists = {c: v.tolist() for c, v in self.rates.items()}
+        return self._lists[currency][self.index(d)]
 
 
 def make_fx(rng: np.random.Generator, first_month: date, n_months: int) -> FxTable:

@@ -20,19 +20,37 @@ HS_ADVANCE_OFFSET = 5_000_000_000
 
 # Salesforce key prefixes (A3) and a fixed "pod" segment so ids look like one org's.
 SF_KEY_PREFIX = {
-    "Account": "001", "Contact": "003", "User": "005", "Opportunity": "006",
-    "OpportunityLineItem": "00k", "OpportunityContactRole": "00K", "OpportunityHistory": "008",
-    "Product2": "01t", "Pricebook2": "01s", "PricebookEntry": "01u", "Contract": "800",
-    "Task": "00T", "Event": "00U", "CurrencyType": "04X", "DatedConversionRate": "04w",
+    "Account": "001",
+    "Contact": "003",
+    "User": "005",
+    "Opportunity": "006",
+    "OpportunityLineItem": "00k",
+    "OpportunityContactRole": "00K",
+    "OpportunityHistory": "008",
+    "Product2": "01t",
+    "Pricebook2": "01s",
+    "PricebookEntry": "01u",
+    "Contract": "800",
+    "Task": "00T",
+    "Event": "00U",
+    "CurrencyType": "04X",
+    "DatedConversionRate": "04w",
 }
 _POD = "Dn00"
 
 # HubSpot ids are numeric strings; one base per object type keeps them apart.
 HS_ID_BASE = {
-    "companies": 18_000_000_000, "contacts": 51_000_000_000, "deals": 14_000_000_000,
-    "line_items": 27_000_000_000, "products": 2_100_000_000, "calls": 60_000_000_000,
-    "emails": 61_000_000_000, "meetings": 62_000_000_000, "notes": 63_000_000_000,
-    "tasks": 64_000_000_000, "owners": 41_000_000,
+    "companies": 18_000_000_000,
+    "contacts": 51_000_000_000,
+    "deals": 14_000_000_000,
+    "line_items": 27_000_000_000,
+    "products": 2_100_000_000,
+    "calls": 60_000_000_000,
+    "emails": 61_000_000_000,
+    "meetings": 62_000_000_000,
+    "notes": 63_000_000_000,
+    "tasks": 64_000_000_000,
+    "owners": 41_000_000,
 }
 
 

@@ -16,6 +16,7 @@ Contract-line semantics (what the dbt layer will re-derive from the records):
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -45,8 +46,14 @@ HS_FREQ_MONTHS = {"monthly": 1, "quarterly": 3, "annually": 12}
 
 # Opportunity kinds and their Salesforce Type / HubSpot dealtype.
 OPP_KINDS = ("new", "renewal", "upsell", "cross_sell", "pilot", "lost", "open", "lineless")
-KIND_SF_TYPE = {"new": "New Business", "renewal": "Renewal", "upsell": "Upsell", "cross_sell": "Cross-sell",
-                "pilot": "New Business", "lineless": "Existing Customer - Upgrade"}
+KIND_SF_TYPE = {
+    "new": "New Business",
+    "renewal": "Renewal",
+    "upsell": "Upsell",
+    "cross_sell": "Cross-sell",
+    "pilot": "New Business",
+    "lineless": "Existing Customer - Upgrade",
+}
 HEALTH = ("prospect", "stable", "growing", "churned")
 
 
@@ -73,8 +80,20 @@ class Columns:
 
 
 OPP_COLUMNS = ("acct", "kind", "created", "close", "won", "closed", "amount", "currency", "fx", "hs")
-LINE_COLUMNS = ("opp", "acct", "product", "start", "term", "qty", "unit_price", "total", "mrr", "freq",
-                "eff_end", "renewal")
+LINE_COLUMNS = (
+    "opp",
+    "acct",
+    "product",
+    "start",
+    "term",
+    "qty",
+    "unit_price",
+    "total",
+    "mrr",
+    "freq",
+    "eff_end",
+    "renewal",
+)
 
 
 @dataclass
@@ -97,34 +116,70 @@ def _clamp_day(d: date) -> date:
 
 
 class _Simulator:
-    def __init__(self, preset: Preset, seed: int, as_of: date, fx: FxTable, currency: np.ndarray,
-                 system: np.ndarray, size: np.ndarray):
+    def __init__(
+        self,
+        preset: Preset,
+        seed: int,
+        as_of: date,
+        fx: FxTable,
+        currency: np.ndarray,
+        system: np.ndarray,
+        size: np.ndarray,
+    ):
         self.r = random.Random(seed * 7919 + 17)
         self.as_of = as_of
         self.as_of_ord = as_of.toordinal()
         self.hist_start = as_of - timedelta(days=preset.history_days)
         self.fx = fx
-        self.currency = currency
-        self.system = system
-        self.size = size
+        # plain Python scalars: numpy scalars make round() and comparisons several times slower
+        self.currency = currency.tolist()
+        self.system = system.tolist()
+        self.size = size.tolist()
         self.n_extra = np.random.default_rng([seed, 2]).poisson(preset.extra_opps_per_account, len(system))
         self.opps = Columns(OPP_COLUMNS)
         self.lines = Columns(LINE_COLUMNS)
 
     # -- records --------------------------------------------------------------------------
-    def opp(self, a: int, kind: str, close: date, won: bool, closed: bool = True, cycle: int | None = None,
-            amount: float | None = None) -> int:
+    def opp(
+        self,
+        a: int,
+        kind: str,
+        close: date,
+        won: bool,
+        closed: bool = True,
+        cycle: int | None = None,
+        amount: float | None = None,
+    ) -> int:
         r = self.r
         cycle = cycle if cycle is not None else r.randint(14, 120)
         created = min(close - timedelta(days=cycle), self.as_of - timedelta(days=1))
         created = max(created, self.hist_start)
         cur = self.currency[a]
-        return self.opps.add(acct=a, kind=kind, created=created, close=close, won=won, closed=closed,
-                             amount=np.nan if amount is None else amount, currency=cur,
-                             fx=self.fx.rate(cur, close), hs=self.system[a] == HS_ONLY)
+        return self.opps.add(
+            acct=a,
+            kind=kind,
+            created=created,
+            close=close,
+            won=won,
+            closed=closed,
+            amount=np.nan if amount is None else amount,
+            currency=cur,
+            fx=self.fx.rate(cur, close),
+            hs=self.system[a] == HS_ONLY,
+        )
 
-    def line(self, o: int, a: int, product: int, start: date, term: int, qty: int, usd_price: float,
-             renewal: bool = False, won: bool = True) -> int:
+    def line(
+        self,
+        o: int,
+        a: int,
+        product: int,
+        start: date,
+        term: int,
+        qty: int,
+        usd_price: float,
+        renewal: bool = False,
+        won: bool = True,
+    ) -> int:
         cur = self.currency[a]
         rate = self.opps.data["fx"][o]
         unit = round(usd_price * self.size[a] * rate, DECIMALS[cur])
@@ -132,8 +187,9 @@ class _Simulator:
             unit = 1.0
         if PRODUCTS[product][3]:
             if self.system[a] == HS_ONLY:
-                freq = "monthly" if term == 1 else self.r.choices(("annually", "quarterly", "monthly"),
-                                                                   (0.5, 0.2, 0.3))[0]
+                freq = (
+                    "monthly" if term == 1 else self.r.choices(("annually", "quarterly", "monthly"), (0.5, 0.2, 0.3))[0]
+                )
                 mpp = HS_FREQ_MONTHS[freq]
                 unit_price = round(unit * mpp, DECIMALS[cur])
                 total = round(qty * unit_price, 2)
@@ -148,10 +204,22 @@ class _Simulator:
                 self._supersede(a, product, start)
         else:  # one-time: no term, no ARR
             freq, unit_price, total, mrr, eff_end = "", unit, round(qty * unit, 2), 0.0, start
-        self.opps.data["amount"][o] = round(np.nan_to_num(self.opps.data["amount"][o]) + total, 2)
-        idx = self.lines.add(opp=o, acct=a, product=product, start=start, term=term, qty=qty,
-                             unit_price=unit_price, total=total, mrr=mrr, freq=freq, eff_end=eff_end,
-                             renewal=renewal)
+        prev = self.opps.data["amount"][o]
+        self.opps.data["amount"][o] = round((0.0 if math.isnan(prev) else prev) + total, 2)
+        idx = self.lines.add(
+            opp=o,
+            acct=a,
+            product=product,
+            start=start,
+            term=term,
+            qty=qty,
+            unit_price=unit_price,
+            total=total,
+            mrr=mrr,
+            freq=freq,
+            eff_end=eff_end,
+            renewal=renewal,
+        )
         if won:
             self._by_product.setdefault(product, []).append(idx)
         return idx
@@ -279,13 +347,19 @@ class _Simulator:
             if not lost:
                 close = self.as_of + timedelta(days=r.randint(5, 150))
             with_lines = r.random() < 0.6
-            o = self.opp(a, "lost" if lost else "open", close, False, closed=lost,
-                         amount=None if with_lines else amount, cycle=r.randint(10, 100))
+            o = self.opp(
+                a,
+                "lost" if lost else "open",
+                close,
+                False,
+                closed=lost,
+                amount=None if with_lines else amount,
+                cycle=r.randint(10, 100),
+            )
             if with_lines:  # quoted products on a deal that was never won: no ARR
                 start = _clamp_day(close + timedelta(days=r.randint(0, 20)))
                 for p in r.sample((PLATFORM, ANALYTICS, SEATS, SUPPORT, API), r.randint(1, 3)):
-                    self.line(o, a, p, start, 12, r.randint(1, 30) if p == SEATS else 1, PRODUCTS[p][4],
-                              won=False)
+                    self.line(o, a, p, start, 12, r.randint(1, 30) if p == SEATS else 1, PRODUCTS[p][4], won=False)
         else:
             self.opp(a, "lineless", close, True, amount=float(r.randint(10, 200) * 100))
 

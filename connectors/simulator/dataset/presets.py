@@ -12,7 +12,7 @@ class Preset:
     users: int
     persons_per_account: float = 5.2  # people; shared accounts add HubSpot copies -> ~6 contacts/account
     activities_per_account: float = 40.0
-    extra_opps_per_account: float = 2.4  # lost / open / line-less opportunities on top of the lifecycle
+    extra_opps_per_account: float = 2.8  # lost / open / line-less opportunities on top of the lifecycle
     history_days: int = 1645  # ~4.5 years before as_of
 
 
