@@ -8,6 +8,7 @@ this module applies faults (see :mod:`.faults`) and turns any handler crash into
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import re
@@ -19,6 +20,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -136,8 +138,9 @@ class ApiServer:
     """A threaded HTTP server on 127.0.0.1 serving one :class:`ApiPlugin`."""
 
     def __init__(self, plugin: ApiPlugin, faults: FaultPlan, host: str = "127.0.0.1", port: int = 0,
-                 log_requests: bool = False) -> None:
+                 log_requests: bool = False, clock: Callable[[], datetime] | None = None) -> None:
         self.plugin = plugin
+        self.clock = clock  # server time for the Date header; None = wall clock
         self.faults = faults
         self.routes = plugin.routes()
         self.counters: Counter[str] = Counter()
@@ -242,6 +245,12 @@ def _make_handler(server: ApiServer) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "acctwh-simulator/1"
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            # clients read server time from Date (connectors use it as `now` for their windows)
+            if timestamp is None and server.clock is not None:
+                return email.utils.format_datetime(server.clock().astimezone(UTC), usegmt=True)
+            return super().date_time_string(timestamp)
 
         def log_message(self, format: str, *args: Any) -> None:
             if server.log_requests:

@@ -47,6 +47,8 @@ class HubSpotSettings:
 class SimulatorSettings:
     salesforce: SalesforceSettings
     hubspot: HubSpotSettings
+    # server time (the Date header) = dataset clock + this delay + wall time since start
+    refresh_delay_seconds: float = 600.0
 
     @classmethod
     def default(cls) -> SimulatorSettings:

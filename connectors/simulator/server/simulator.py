@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta
 from types import TracebackType
 
 from ..dataset.store import Dataset
@@ -26,12 +28,22 @@ class CrmSimulator:
         self.dataset = dataset
         self.settings = settings or SimulatorSettings.default()
         self.faults = faults or FaultPlan()
+        self._started = time.monotonic()
         self.salesforce = ApiServer(SalesforceApi(dataset, self.settings.salesforce, self.faults),
-                                    self.faults, host, salesforce_port, log_requests)
+                                    self.faults, host, salesforce_port, log_requests, clock=self.now)
         self.hubspot = ApiServer(HubSpotApi(dataset, self.settings.hubspot, self.faults),
-                                 self.faults, host, hubspot_port, log_requests)
+                                 self.faults, host, hubspot_port, log_requests, clock=self.now)
         self.salesforce.plugin.base_url = self.salesforce.base_url  # type: ignore[attr-defined]
         self.hubspot.plugin.base_url = self.hubspot.base_url  # type: ignore[attr-defined]
+
+    def now(self) -> datetime:
+        """Simulated server time, sent in every response's Date header.
+
+        The dataset's clock is the moment the CRMs' last simulated day ended; the refresh runs
+        ``settings.refresh_delay_seconds`` later and time then ticks with the wall clock.
+        """
+        elapsed = time.monotonic() - self._started
+        return self.dataset.clock + timedelta(seconds=self.settings.refresh_delay_seconds + elapsed)
 
     @property
     def salesforce_url(self) -> str:
