@@ -255,8 +255,12 @@ def deals(ctx: Ctx) -> None:
     amount = opp["amount"][rows]
     fx = opp["fx"][rows]
     kind = opp["kind"][rows]
+    # "renewal" is the portal's own dealtype option: existingbusiness alone cannot tell a renewal (which
+    # supersedes the running lines of its products) from a mid-term add-on (which stacks)
     dealtype = np.where(
-        ((kind == "new") | (kind == "pilot")) | (acc["health"][acct] == 0), "newbusiness", "existingbusiness"
+        ((kind == "new") | (kind == "pilot")) | (acc["health"][acct] == 0),
+        "newbusiness",
+        np.where(kind == "renewal", "renewal", "existingbusiness"),
     )
     # HubSpot's deal-level recurring totals ignore line start dates: the documented trap
     lines = m.lines

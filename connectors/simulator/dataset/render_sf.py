@@ -10,7 +10,7 @@ from connectors.simulator.dataset.context import Ctx
 from connectors.simulator.dataset.firmographics import messy_website
 from connectors.simulator.dataset.fx import CURRENCIES
 from connectors.simulator.dataset.ids import sf_ids
-from connectors.simulator.dataset.model import HS_ONLY, KIND_SF_TYPE, PRODUCTS
+from connectors.simulator.dataset.model import HS_ONLY, KIND_SF_TYPE, PRODUCTS, SHARED
 from connectors.simulator.dataset.people import wire_email
 from connectors.simulator.dataset.wire import (
     MS_PER_DAY,
@@ -248,7 +248,11 @@ def accounts(ctx: Ctx) -> None:
             "Type": acct_type,
             "ParentId": parent_id,
             "Industry": np.array(sfs.INDUSTRIES)[acc["industry"][rows]],
-            "Website": nullable(messy_website(rng, acc["domain"][rows]), rng.random(n) > 0.03),
+            # dirt: a few accounts without a Website, but only Salesforce-only ones - a shared account
+            # may be linked to its HubSpot company by domain alone (truth link = "domain")
+            "Website": nullable(
+                messy_website(rng, acc["domain"][rows]), (rng.random(n) > 0.03) | (acc["system"][rows] == SHARED)
+            ),
             "AnnualRevenue": acc["revenue"][rows].astype(float),
             "NumberOfEmployees": acc["employees"][rows],
             "OwnerId": owner,
@@ -399,7 +403,9 @@ def opportunities(ctx: Ctx) -> None:
     prospect = acc["health"][acct] == 0
     other = np.array(["New Business", "Renewal", "Upsell", "Existing Customer - Upgrade"])[rng.integers(0, 4, n)]
     types = np.where(types == "", np.where(prospect, "New Business", other), types)
-    type_null = rng.random(n) < 0.03
+    # dirt: a few opportunities without a Type, but never a Renewal - the Type is the only record that
+    # tells a renewal (which supersedes the running lines of its products) from an add-on (which stacks)
+    type_null = (rng.random(n) < 0.03) & (kind != "renewal")
     lost = kind == "lost"
     deleted = pick(rng, lost, 0.03)
     _soft_delete(ctx, cols, deleted, rng)

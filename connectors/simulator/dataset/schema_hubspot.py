@@ -211,7 +211,11 @@ def property_definitions() -> dict[str, list[dict[str, Any]]]:
             prop("pipeline", "enumeration", "Pipeline", options=("default",)),
             prop("closedate", "datetime", "Close Date"),
             prop(
-                "dealtype", "enumeration", "Deal Type", options=("newbusiness", "existingbusiness"), field_type="radio"
+                "dealtype",
+                "enumeration",
+                "Deal Type",
+                options=("newbusiness", "existingbusiness", "renewal"),
+                field_type="radio",
             ),
             prop("deal_currency_code", "enumeration", "Currency", options=("USD", "EUR", "GBP", "JPY")),
             prop("amount_in_home_currency", "number", "Amount in company currency", calculated=True),
