@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -118,8 +119,11 @@ def associations(
     ).select(list(ASSOCIATION_COLUMNS))
 
 
-def append_sf(ds: Dataset, obj: str, data: pa.Table) -> None:
-    """Append rows to an existing Salesforce table with the same casts as ``Dataset.put_sf``."""
+def append_sf(ds: Dataset, obj: str, data: pa.Table, cur: duckdb.DuckDBPyConnection | None = None) -> None:
+    """Append rows to an existing Salesforce table with the same casts as ``Dataset.put_sf``.
+
+    ``cur``: write through this cursor (e.g. inside its open transaction) instead of a new one.
+    """
     fields = {f["name"]: f for f in stored_fields(ds.sf_describe[obj])}
     extra = [c for c in data.column_names if c not in fields]
     if extra:
@@ -127,10 +131,40 @@ def append_sf(ds: Dataset, obj: str, data: pa.Table) -> None:
     names = list(data.column_names)
     select = ", ".join(f"CAST(src.{quote_ident(c)} AS {duck_type(fields[c])})" for c in names)
     with ds.lock:
-        cur = ds.con.cursor()
+        own = cur is None
+        cur = ds.con.cursor() if cur is None else cur
         cur.register("src", data)
         cur.execute(
             f"INSERT INTO {ds.sf_table(obj)} ({', '.join(quote_ident(c) for c in names)}) SELECT {select} FROM src"
         )
         cur.unregister("src")
-        cur.close()
+        if own:
+            cur.close()
+
+
+def append_hs(ds: Dataset, object_type: str, data: pa.Table, cur: duckdb.DuckDBPyConnection | None = None) -> None:
+    """Append rows to an existing HubSpot table (base columns typed, properties as wire strings)."""
+    with ds.lock:
+        own = cur is None
+        cur = ds.con.cursor() if cur is None else cur
+        have = {
+            r[0]
+            for r in cur.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'hs' AND table_name = ?",
+                [object_type],
+            ).fetchall()
+        }
+        extra = [c for c in data.column_names if c not in have]
+        if extra:
+            if own:
+                cur.close()
+            raise ValueError(f"hubspot {object_type}: properties {extra} are not defined")
+        base = {"createdAt": "TIMESTAMP", "updatedAt": "TIMESTAMP", "archived": "BOOLEAN", "archivedAt": "TIMESTAMP"}
+        names = list(data.column_names)
+        select = ", ".join(f"CAST(src.{quote_ident(c)} AS {base.get(c, 'VARCHAR')})" for c in names)
+        cur.register("src", data)
+        cols = ", ".join(quote_ident(c) for c in names)
+        cur.execute(f"INSERT INTO {ds.hs_table(object_type)} ({cols}) SELECT {select} FROM src")
+        cur.unregister("src")
+        if own:
+            cur.close()
