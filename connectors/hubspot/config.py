@@ -1,0 +1,74 @@
+"""HubSpotConfig: endpoint, token and knobs, read from the environment. The token never shows in repr."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
+from typing import Any
+
+from .errors import ConfigError
+
+TOKEN_VAR = "HUBSPOT_ACCESS_TOKEN"
+URL_VAR = "HUBSPOT_URL"
+
+OBJECT_TYPES: tuple[str, ...] = (
+    "companies", "contacts", "deals", "line_items", "products", "calls", "emails", "meetings", "notes", "tasks",
+)
+ENGAGEMENT_TYPES: tuple[str, ...] = ("calls", "emails", "meetings", "notes", "tasks")
+ASSOCIATION_PAIRS: tuple[tuple[str, str], ...] = (
+    ("companies", "contacts"),
+    ("deals", "companies"),
+    ("deals", "contacts"),
+    ("deals", "line_items"),
+    *((e, t) for e in ENGAGEMENT_TYPES for t in ("companies", "contacts", "deals")),
+)
+
+
+@dataclass(frozen=True)
+class HubSpotConfig:
+    access_token: str = field(repr=False)
+    url: str | None = None  # None = https://api.hubapi.com
+    # rate limits (client side): search requests per second, other requests per rolling 10 s
+    search_per_second: int = 4
+    general_per_10s: int = 100
+    daily_reserve: int = 0  # stop (partial) when X-HubSpot-RateLimit-Daily-Remaining drops to this
+    # retries
+    max_retries: int = 8
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 30.0
+    retry_after_cap_s: float = 60.0
+    timeout_s: float = 120.0
+    # incremental windows
+    lookback: timedelta = timedelta(minutes=10)
+    lag: timedelta = timedelta(minutes=1)
+    association_snapshot_every: timedelta = timedelta(days=7)
+    # paging
+    list_page_size: int = 100
+    search_page_size: int = 200
+    search_result_cap: int = 10_000
+    batch_read_size: int = 100
+    association_batch_size: int = 500
+    url_property_chars: int = 2_000  # GET property lists beyond this many characters go through batch read
+    objects: tuple[str, ...] = OBJECT_TYPES
+    association_pairs: tuple[tuple[str, str], ...] = ASSOCIATION_PAIRS
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "access_token")
+        return f"HubSpotConfig(access_token='***', {shown})"
+
+    __str__ = __repr__
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> HubSpotConfig:
+        env = os.environ if env is None else env
+        token = (env.get(TOKEN_VAR) or "").strip()
+        if not token:
+            raise ConfigError(f"{TOKEN_VAR} is not set: create a HubSpot private app and export its access token "
+                              f"as {TOKEN_VAR} (and {URL_VAR} for a non-default host)")
+        url = (env.get(URL_VAR) or "").strip() or None
+        return cls(access_token=token, url=url, **overrides)
+
+    def with_(self, **changes: Any) -> HubSpotConfig:
+        return replace(self, **changes)

@@ -1,0 +1,273 @@
+"""Sync orchestration: property definitions -> table schema, full or incremental load, archived sweep,
+associations (changed ids + periodic snapshot), owners and pipelines, with per-batch committed state.
+
+First run (or ``full_refresh``): GET list paging (100/page, chunked properties) over every record, no
+start-date cutoff; the list cursor is stored in the stream state after every committed page, so a run
+stopped by the daily limit resumes mid-list. At the end the cursor is set to ``list start - lag``
+(server time), so anything modified while listing is picked up by the next incremental run.
+
+Incremental runs: search ``last-modified`` in ``[cursor - lookback, server_now - lag]`` ascending (see
+``extract.iter_search`` for the 10k cap). After every committed page the state's cursor is the page's
+last last-modified and ``cursor_id`` its id, in the same transaction as the merge.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from . import associations as assoc
+from . import extract, metadata
+from .client import HubSpotClient, connect
+from .config import HubSpotConfig
+from .errors import DailyLimitReached, HubSpotError, StopRun
+from .landing import Landing
+
+log = logging.getLogger(__name__)
+SOURCE = "hubspot"
+
+
+@dataclass
+class SyncOptions:
+    full_refresh: bool = False
+    association_snapshot: bool | None = None  # None = when due (config.association_snapshot_every)
+    archived_sweep: bool = True
+    associations: bool = True
+
+
+@dataclass
+class SyncResult:
+    object: str
+    status: str  # success | partial | failed
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_deleted: int = 0
+    api_calls: int = 0
+    cursor: datetime | None = None
+    duration_s: float = 0.0
+    message: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def _iso(ts: datetime | None) -> str | None:
+    return ts.astimezone(UTC).isoformat() if ts else None
+
+
+class _ObjectSync:
+    def __init__(self, client: HubSpotClient, landing: Landing, object_type: str, options: SyncOptions,
+                 now: datetime | None) -> None:
+        self.client = client
+        self.cfg = client.config
+        self.land = landing
+        self.ot = object_type
+        self.opts = options
+        self.now = now
+        self.result = SyncResult(object_type, "running")
+        self.pairs = [p for p in self.cfg.association_pairs if p[0] == object_type]
+        self.props: list[str] = []
+
+    def count(self, counts: Any, deleted: bool = False) -> None:
+        if deleted:
+            self.result.rows_deleted += counts.inserted + counts.updated
+        else:
+            self.result.rows_inserted += counts.inserted
+            self.result.rows_updated += counts.updated
+
+    # -- steps -------------------------------------------------------------------------------------
+    def schema(self) -> None:
+        defs = metadata.fetch_property_definitions(self.client, self.ot)
+        props, refused, added, created = self.land.ensure_object_table(self.ot, defs)
+        self.props = props
+        if refused:
+            self.result.details["refused_properties"] = refused
+            log.warning("hubspot %s: refused hostile property names %s", self.ot, refused)
+        self.land.merge_definitions(self.ot, metadata.definitions_table(self.ot, defs, refused))
+        if added and not created:
+            self.backfill(added)
+
+    def backfill(self, added: list[str]) -> None:
+        """Re-read new properties for every id already loaded (batch read; properties in the POST body)."""
+        filled = 0
+        for ids in self.land.existing_ids(self.ot, self.cfg.batch_read_size * 10):
+            found = extract.batch_read(self.client, self.ot, ids, added, archived=False)
+            missing = [i for i in ids if i not in found]
+            if missing:
+                found.update(extract.batch_read(self.client, self.ot, missing, added, archived=True))
+            rows = [found[i] for i in ids if i in found]
+            table = extract.records_to_table(rows, added).select(["id", *added])
+            self.land.backfill(self.ot, table)
+            filled += table.num_rows
+        self.result.details["backfilled"] = {"properties": added, "rows": filled}
+
+    def full(self, state: Any) -> None:
+        extra = dict(state.extra or {})
+        started = extra.get("full_started") if extra.get("phase") == "full" else None
+        after = extra.get("list_after") if extra.get("phase") == "full" else None
+        start = datetime.fromisoformat(started) if started else (self.now or self.client.now())
+        for page in extract.iter_list(self.client, self.ot, self.props, archived=False, after=after):
+            state.status = "running"
+            state.extra = {**extra, "phase": "full", "full_started": _iso(start), "list_after": page.after}
+            self.count(self.land.merge_object(self.ot, page.table, state))
+            self.refresh_associations(page.table)
+            if page.dropped:
+                self.result.details.setdefault("dropped_ids", []).extend(page.dropped)
+        state.cursor = start - self.cfg.lag
+        state.cursor_id = None
+        state.extra = {k: v for k, v in extra.items() if k not in ("phase", "full_started", "list_after")}
+        state.last_full_sync_at = start
+        if self.pairs and self.opts.associations:
+            state.last_association_snapshot_at = start
+        self.land.put_state(state)
+
+    def incremental(self, state: Any) -> None:
+        end = (self.now or self.client.now()) - self.cfg.lag
+        start = state.cursor - self.cfg.lookback
+        stats = extract.SearchStats()
+        for page in extract.iter_search(self.client, self.ot, self.props, start, end, stats):
+            if page.last_modified and page.last_modified > state.cursor:
+                state.cursor = page.last_modified
+            state.cursor_id = page.last_id
+            state.status = "running"
+            self.count(self.land.merge_object(self.ot, page.table, state))
+            self.refresh_associations(page.table)
+        self.result.details["search"] = {"requests": stats.requests, "restarts": stats.restarts,
+                                         "tie_drains": stats.tie_drains, "total": stats.total,
+                                         "window": [_iso(start), _iso(end)]}
+
+    def archived_sweep(self, state: Any) -> None:
+        for page in extract.iter_list(self.client, self.ot, self.props, archived=True):
+            if page.table.num_rows:
+                self.count(self.land.merge_object(self.ot, page.table, state), deleted=True)
+
+    def refresh_associations(self, table: pa.Table) -> None:
+        if not self.pairs or not self.opts.associations or not table.num_rows:
+            return
+        ids = [i for i, a in zip(table.column("id").to_pylist(), table.column("archived").to_pylist(),
+                                 strict=True) if a != "true"]
+        for from_type, to_type in self.pairs:
+            for group, rows in assoc.iter_associations(self.client, from_type, to_type, ids):
+                self.land.replace_associations(from_type, to_type, group, rows)
+
+    def snapshot_associations(self, state: Any, now: datetime) -> None:
+        due = self.opts.association_snapshot
+        if due is None:
+            last = state.last_association_snapshot_at
+            due = last is None or now - last >= self.cfg.association_snapshot_every
+        if not due or not self.pairs or not self.opts.associations:
+            return
+        for from_type, to_type in self.pairs:
+            self.land.begin_association_snapshot(from_type, to_type)
+            for ids in self.land.existing_ids(self.ot, self.cfg.association_batch_size, live_only=True):
+                for group, rows in assoc.iter_associations(self.client, from_type, to_type, ids):
+                    self.land.replace_associations(from_type, to_type, group, rows)
+            self.result.rows_deleted += self.land.end_association_snapshot(from_type, to_type, now)
+        state.last_association_snapshot_at = now
+        self.land.put_state(state)
+
+    def run(self) -> SyncResult:
+        state = self.land.get_state(self.ot)
+        started = time.monotonic()
+        calls0 = self.client.api_calls
+        try:
+            self.schema()
+            full = self.opts.full_refresh or state.cursor is None or (state.extra or {}).get("phase") == "full"
+            if full:
+                self.full(state)
+            else:
+                self.incremental(state)
+            if self.opts.archived_sweep:
+                self.archived_sweep(state)
+            self.snapshot_associations(state, self.now or self.client.now())
+            self.result.status = "success"
+            if self.result.details.get("dropped_ids"):
+                self.result.message = f"{len(self.result.details['dropped_ids'])} records vanished between reads"
+        except StopRun as exc:
+            self.result.status, self.result.message = "partial", str(exc)
+        except HubSpotError as exc:
+            self.result.status, self.result.message = "failed", str(exc)
+        except Exception as exc:
+            self.result.status, self.result.message = "failed", f"{type(exc).__name__}: {exc}"[:1000]
+            self.finish(state, started, calls0)
+            raise
+        self.finish(state, started, calls0)
+        return self.result
+
+    def finish(self, state: Any, started: float, calls0: int) -> None:
+        self.result.api_calls = self.client.api_calls - calls0
+        self.result.duration_s = time.monotonic() - started
+        self.result.cursor = state.cursor
+        state.status = self.result.status
+        state.message = self.result.message
+        state.api_calls = (state.api_calls or 0) + self.result.api_calls
+        self.land.put_state(state)
+        self.land.record_run(self.result, "search" if state.last_full_sync_at else "list")
+
+
+def sync_object(client: HubSpotClient, warehouse: Any, object_type: str, options: SyncOptions | None = None,
+                now: datetime | None = None) -> SyncResult:
+    """Sync one object type (schema, records, archived sweep, associations from it) into raw_hubspot."""
+    return _ObjectSync(client, Landing(warehouse), object_type, options or SyncOptions(), now).run()
+
+
+def sync_metadata(client: HubSpotClient, warehouse: Any) -> list[SyncResult]:
+    land = Landing(warehouse)
+    results = []
+    for name, fetch in (("owners", lambda: [("owners", metadata.fetch_owners(client))]),
+                        ("pipelines", lambda: list(zip(("pipelines", "pipeline_stages"),
+                                                       metadata.fetch_pipelines(client, "deals"), strict=True)))):
+        started, calls0 = time.monotonic(), client.api_calls
+        result = SyncResult(name, "success")
+        try:
+            for table_name, table in fetch():
+                counts, deleted = land.snapshot_table(table_name, table, client.now())
+                result.rows_inserted += counts.inserted
+                result.rows_updated += counts.updated
+                result.rows_deleted += deleted
+        except StopRun as exc:
+            result.status, result.message = "partial", str(exc)
+        except HubSpotError as exc:
+            result.status, result.message = "failed", str(exc)
+        result.api_calls = client.api_calls - calls0
+        result.duration_s = time.monotonic() - started
+        land.record_run(result, "list")
+        results.append(result)
+    return results
+
+
+def sync_hubspot(config: HubSpotConfig, warehouse: Any, objects: list[str] | None = None, full_refresh: bool = False,
+                 progress: Callable[[SyncResult], None] | None = None,
+                 client: HubSpotClient | None = None, options: SyncOptions | None = None) -> list[SyncResult]:
+    """Metadata, then every object type; a daily-limit stop marks the rest ``partial`` without calling."""
+    client = client or connect(config)
+    results: list[SyncResult] = []
+    stopped: str | None = None
+    for r in sync_metadata(client, warehouse):
+        results.append(r)
+        if progress:
+            progress(r)
+        if r.status == "partial" and "daily" in r.message.lower():
+            stopped = r.message
+    for ot in objects or list(config.objects):
+        if stopped:
+            r = SyncResult(ot, "partial", message=f"not started: {stopped}")
+        else:
+            opts = options or SyncOptions()
+            opts = SyncOptions(full_refresh=full_refresh or opts.full_refresh,
+                               association_snapshot=opts.association_snapshot,
+                               archived_sweep=opts.archived_sweep, associations=opts.associations)
+            r = sync_object(client, warehouse, ot, opts)
+            if r.status == "partial" and "daily" in r.message.lower():
+                stopped = r.message
+        results.append(r)
+        if progress:
+            progress(r)
+    return results
+
+
+__all__ = ["DailyLimitReached", "SyncOptions", "SyncResult", "sync_hubspot", "sync_metadata", "sync_object"]
