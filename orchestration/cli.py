@@ -3,6 +3,7 @@
     acctwh simulator generate --scale demo --out DIR     write a synthetic CRM dataset folder
     acctwh simulator serve --dataset DIR [--port N]      serve a dataset as Salesforce + HubSpot APIs
     acctwh demo [--scale S | --dataset DIR] [--days N]   the end-to-end demo on the simulator
+    acctwh ingest [--source S] [--full-refresh] [--home DIR]  sync the CRMs into the raw layer (no Dagster)
 
 Errors a user can fix (a bad dataset file, a port in use) print one clear line and exit 2.
 """
@@ -16,8 +17,10 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 EXIT_USAGE = 2
+INGEST_SOURCES = ("salesforce", "hubspot")
 
 
 class CliError(Exception):
@@ -70,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataset_source(demo)
     demo.add_argument("--home", type=Path, default=Path("warehouse"), help="warehouse folder (default ./warehouse)")
     demo.add_argument("--days", type=int, default=0, help="then advance the simulated CRMs N days, refreshing")
+
+    ingest = sub.add_parser("ingest", help="sync Salesforce and/or HubSpot into the raw layer (no Dagster needed)")
+    ingest.add_argument("--source", choices=INGEST_SOURCES, help="one source (default: both)")
+    ingest.add_argument("--full-refresh", action="store_true", help="re-read everything instead of the increment")
+    ingest.add_argument("--home", type=Path, default=None,
+                        help="warehouse folder (default $ACCTWH_HOME, else ./warehouse)")
     return parser
 
 
@@ -89,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
 
             return run_demo(scale=args.scale, dataset_dir=args.dataset, seed=args.seed, as_of=args.as_of,
                             home=args.home, days=args.days)
+        if args.command == "ingest":
+            return _ingest(args)
     except (CliError, DatasetError, FileExistsError, ValueError) as exc:
         print(f"acctwh: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -121,6 +132,121 @@ def _generate(args: argparse.Namespace) -> int:
     for line in summarize_counts(dataset):
         print(f"  {line}")
     return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    """Run the connectors directly: a progress bar per object, a per-object table, non-zero on partial/failed."""
+    import os
+
+    from connectors.hubspot.config import HubSpotConfig
+    from connectors.hubspot.errors import ConfigError as HubSpotConfigError
+    from connectors.salesforce.config import SalesforceConfig
+    from connectors.salesforce.errors import ConfigError as SalesforceConfigError
+    from connectors.warehouse.errors import LoadError
+    from connectors.warehouse.raw import RawWarehouse
+
+    sources = [args.source] if args.source else list(INGEST_SOURCES)
+    configs: dict[str, Any] = {}
+    try:  # every configuration problem before anything runs
+        if "salesforce" in sources:
+            configs["salesforce"] = SalesforceConfig.from_env()
+        if "hubspot" in sources:
+            configs["hubspot"] = HubSpotConfig.from_env()
+    except (SalesforceConfigError, HubSpotConfigError) as exc:
+        raise CliError(str(exc)) from None
+    home = args.home or Path(os.environ.get("ACCTWH_HOME") or "warehouse")
+    home.mkdir(parents=True, exist_ok=True)
+    rows: list[tuple[str, Any]] = []
+    started = time.perf_counter()
+    with RawWarehouse(home / "working.duckdb") as wh:
+        for source in sources:
+            runner = _ingest_salesforce if source == "salesforce" else _ingest_hubspot
+            try:
+                rows += [(source, r) for r in runner(configs[source], wh, args.full_refresh)]
+            except LoadError as exc:  # rolled back; what committed before stays
+                print(f"acctwh: {source} load failed: {exc}", file=sys.stderr)
+                return 1
+    for line in ingest_table(rows):
+        print(line)
+    bad = [(s, r) for s, r in rows if getattr(r, "status", "") != "success"]
+    print(f"{len(rows) - len(bad)} of {len(rows)} streams succeeded in {time.perf_counter() - started:.1f}s "
+          f"({home / 'working.duckdb'})")
+    if bad:
+        source, first = bad[0]
+        more = f" (also not done: {', '.join(f'{s} {r.object}' for s, r in bad[1:])})" if len(bad) > 1 else ""
+        print(f"acctwh: ingest incomplete: {source} {first.object} {first.status}: "
+              f"{(first.message or 'no message').splitlines()[0]}{more}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _ingest_salesforce(config: Any, wh: Any, full_refresh: bool) -> list[Any]:
+    from tqdm import tqdm
+
+    from connectors.salesforce.client import connect
+    from connectors.salesforce.errors import SessionExpiredError, TransientError
+    from connectors.salesforce.sync import SyncOptions, sync_salesforce
+
+    options = SyncOptions(full_refresh=full_refresh)
+    try:
+        client = connect(config, retry=options.retry, quota_share=options.quota_share)
+    except (SessionExpiredError, TransientError) as exc:
+        raise CliError(str(exc)) from None
+    bars: dict[str, tqdm] = {}
+
+    def progress(obj: str, loaded: int) -> None:
+        if obj not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[obj] = tqdm(desc=f"salesforce {obj}", unit=" rows", file=sys.stderr, dynamic_ncols=True)
+        bars[obj].update(loaded - bars[obj].n)
+
+    try:
+        return list(sync_salesforce(config, wh, full_refresh=full_refresh, progress=progress,
+                                    options=options, client=client))
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
+def _ingest_hubspot(config: Any, wh: Any, full_refresh: bool) -> list[Any]:
+    from tqdm import tqdm
+
+    from connectors.hubspot.errors import HubSpotError
+    from connectors.hubspot.sync import sync_hubspot
+
+    objects = list(config.objects)
+    done: list[Any] = []
+    with tqdm(total=2 + len(objects), desc="hubspot", unit=" stream", file=sys.stderr, dynamic_ncols=True) as bar:
+        def progress(result: Any) -> None:
+            done.append(result)
+            bar.set_postfix_str(f"{result.object} {result.status}")
+            bar.update(1)
+
+        try:
+            sync_hubspot(config, wh, objects=objects, full_refresh=full_refresh, progress=progress)
+        except HubSpotError as exc:  # e.g. a bad token on the first call
+            raise CliError(f"HubSpot: {exc}") from None
+    return done
+
+
+def ingest_table(rows: list[tuple[str, Any]]) -> list[str]:
+    """The per-object summary: status, inserted, updated, deleted, API calls, path, duration."""
+    header = ("source", "object", "status", "inserted", "updated", "deleted", "api calls", "path", "duration")
+    body = []
+    for source, r in rows:
+        path = getattr(r, "api_path", None) or ("search" if "search" in (getattr(r, "details", None) or {})
+                                                else "list" if source == "hubspot" else "")
+        body.append((source, r.object, r.status, f"{r.rows_inserted:,}", f"{r.rows_updated:,}",
+                     f"{r.rows_deleted:,}", f"{r.api_calls:,}", path, f"{r.duration_s:.1f}s"))
+    widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
+    numeric = {3, 4, 5, 6, 8}
+
+    def fmt(row: tuple[str, ...]) -> str:
+        return "  ".join(str(v).rjust(w) if i in numeric else str(v).ljust(w)
+                         for i, (v, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+
+    return [fmt(header), *(fmt(row) for row in body)]
 
 
 def summarize_counts(dataset: object) -> list[str]:

@@ -1,0 +1,1 @@
+"""Tests of the Dagster ingestion assets, checks and the ``acctwh ingest`` command."""
