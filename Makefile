@@ -42,5 +42,8 @@ test-slow: install  ## slow suites (large-scale generation)
 test-all: install
 	$(RUN) pytest -q -m ""
 
+bench: install  ## ingestion benchmark on the simulator (BENCH_ARGS="--scale large --reps 3")
+	$(RUN) python bench/ingest_bench.py $(BENCH_ARGS)
+
 clean:
 	rm -rf .venv .pytest_cache .ruff_cache warehouse .dagster_home

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -28,6 +28,7 @@ from .client import HubSpotClient, connect
 from .config import HubSpotConfig
 from .errors import DailyLimitReached, HubSpotError, StopRun
 from .landing import Landing
+from .prefetch import prefetch
 
 log = logging.getLogger(__name__)
 SOURCE = "hubspot"
@@ -110,11 +111,12 @@ class _ObjectSync:
         started = extra.get("full_started") if extra.get("phase") == "full" else None
         after = extra.get("list_after") if extra.get("phase") == "full" else None
         start = datetime.fromisoformat(started) if started else (self.now or self.client.now())
-        for page in extract.iter_list(self.client, self.ot, self.props, archived=False, after=after):
+        def commit(page: extract.Page) -> None:
             state.status = "running"
             state.extra = {**extra, "phase": "full", "full_started": _iso(start), "list_after": page.after}
-            self.count(self.land.merge_object(self.ot, page.table, state))
-            self.refresh_associations(page.table)
+
+        pages = extract.iter_list(self.client, self.ot, self.props, archived=False, after=after)
+        for page in self.merged(pages, state, commit):
             if page.dropped:
                 self.result.details.setdefault("dropped_ids", []).extend(page.dropped)
         state.cursor = start - self.cfg.lag
@@ -129,21 +131,70 @@ class _ObjectSync:
         end = (self.now or self.client.now()) - self.cfg.lag
         start = state.cursor - self.cfg.lookback
         stats = extract.SearchStats()
-        for page in extract.iter_search(self.client, self.ot, self.props, start, end, stats):
-            if page.last_modified and page.last_modified > state.cursor:
-                state.cursor = page.last_modified
-            state.cursor_id = page.last_id
+        def commit(page: extract.Page) -> None:
+            # cursor_id names the record at the cursor: it moves only with the cursor (a page at or behind the
+            # cursor, e.g. the lookback right after a full load, must not pair the old cursor with its id)
+            if page.last_modified and page.last_modified >= state.cursor:
+                state.cursor, state.cursor_id = page.last_modified, page.last_id
             state.status = "running"
-            self.count(self.land.merge_object(self.ot, page.table, state))
-            self.refresh_associations(page.table)
+
+        for _ in self.merged(extract.iter_search(self.client, self.ot, self.props, start, end, stats), state,
+                             commit):
+            pass
         self.result.details["search"] = {"requests": stats.requests, "restarts": stats.restarts,
                                          "tie_drains": stats.tie_drains, "total": stats.total,
                                          "window": [_iso(start), _iso(end)]}
 
+    def merged(self, pages: Iterator[extract.Page], state: Any,
+               commit: Callable[[extract.Page], None]) -> Iterator[extract.Page]:
+        """Merge ``pages`` in batches of about ``merge_batch_rows`` rows, each with the state of its last page
+        (``commit(page)`` applies a page's cursor to ``state``), after refreshing the batch's associations
+        (so the committed cursor never runs ahead of the associations; a crash in between re-reads the batch).
+
+        Pages are yielded once read. When reading stops with an error, the pages already read are still
+        merged (with their state) before the error propagates, as page-by-page merging would have done.
+        """
+        buffer: list[extract.Page] = []
+        rows = 0
+
+        def flush() -> None:
+            nonlocal buffer, rows
+            if not buffer:
+                return
+            for page in buffer:
+                commit(page)
+            tables = [p.table for p in buffer]
+            table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
+            buffer, rows = [], 0
+            # Associations first: the object merge commits the resume cursor (list ``after`` / search cursor) in
+            # its transaction, so a crash between the two must not leave the batch's associations unread forever.
+            self.refresh_associations(table)
+            self.count(self.land.merge_object(self.ot, table, state))
+
+        try:
+            for page in prefetch(pages, self.cfg.prefetch_pages):
+                buffer.append(page)
+                rows += page.table.num_rows
+                yield page
+                if rows >= self.cfg.merge_batch_rows:
+                    flush()
+        except HubSpotError:
+            flush()
+            raise
+        flush()
+
     def archived_sweep(self, state: Any) -> None:
+        tables: list[pa.Table] = []
+        rows = 0
         for page in extract.iter_list(self.client, self.ot, self.props, archived=True):
             if page.table.num_rows:
-                self.count(self.land.merge_object(self.ot, page.table, state), deleted=True)
+                tables.append(page.table)
+                rows += page.table.num_rows
+            if rows >= self.cfg.merge_batch_rows:
+                self.count(self.land.merge_object(self.ot, pa.concat_tables(tables), state), deleted=True)
+                tables, rows = [], 0
+        if tables:
+            self.count(self.land.merge_object(self.ot, pa.concat_tables(tables), state), deleted=True)
 
     def refresh_associations(self, table: pa.Table) -> None:
         if not self.pairs or not self.opts.associations or not table.num_rows:
@@ -158,7 +209,8 @@ class _ObjectSync:
         due = self.opts.association_snapshot
         if due is None:
             last = state.last_association_snapshot_at
-            due = last is None or now - last >= self.cfg.association_snapshot_every
+            every = self.cfg.association_snapshot_every
+            due = every <= timedelta(0) or last is None or now - last >= every  # 0 = every run
         if not due or not self.pairs or not self.opts.associations:
             return
         for from_type, to_type in self.pairs:

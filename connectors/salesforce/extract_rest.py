@@ -52,10 +52,17 @@ def plain_number(text: str) -> str:
     return text
 
 
+def _column(values: list[Any], sf_type: str) -> list[str | None]:
+    """``text_value`` over one column; non-empty strings of non-datetime, non-numeric fields pass through as is."""
+    if sf_type == "datetime" or sf_type in NUMERIC_TYPES:
+        return [text_value(v, sf_type) for v in values]
+    return [(v or None) if v.__class__ is str else text_value(v, sf_type) for v in values]
+
+
 def records_to_table(records: Sequence[dict[str, Any]], fields: Sequence[tuple[str, str]]) -> pa.Table:
     """``fields`` = (API name, describe type) pairs; every column is ``string``."""
     columns = {
-        name: pa.array([text_value(r.get(name), sf_type) for r in records], pa.string()) for name, sf_type in fields
+        name: pa.array(_column([r.get(name) for r in records], sf_type), pa.string()) for name, sf_type in fields
     }
     return pa.table(columns, schema=pa.schema([(name, pa.string()) for name, _ in fields]))
 

@@ -100,6 +100,8 @@ def _parse_ts(text: str) -> datetime:
 def _due(last: datetime | None, every: timedelta | None, now: datetime) -> bool:
     if every is None:
         return False
+    if every <= timedelta(0):  # "every run", even when server time (Date header, 1 s resolution) reads earlier
+        return True
     return last is None or now - last >= every
 
 

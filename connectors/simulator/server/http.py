@@ -244,6 +244,7 @@ def _damage(fault: Fault | None, body: bytes) -> bytes:
 def _make_handler(server: ApiServer) -> type[BaseHTTPRequestHandler]:
     class _Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
         server_version = "acctwh-simulator/1"
 
         def date_time_string(self, timestamp: float | None = None) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from ...dataset.store import Dataset, hs_format_datetime, quote_ident
+from ...dataset.store import HS_BASE_COLUMNS, HS_SCHEMA, Dataset, hs_format_datetime, quote_ident
 from ..http import HttpError
 
 # Object type ids and singular names HubSpot accepts in place of the plural type name.
@@ -131,14 +131,34 @@ class ObjectStore:
     # -- types ---------------------------------------------------------------------------------
     def resolve(self, raw: str) -> ObjectType:
         name = TYPE_ALIASES.get(raw.lower(), raw.lower())
-        present = set(self.dataset.hs_object_types())
+        present = set(self._object_types())
         if name not in present and raw in present:
             name = raw  # custom types keep their exact spelling
         if name in present:
-            return ObjectType(name, Dataset.hs_table(name), self.dataset.hs_property_names(name), True)
+            return ObjectType(name, Dataset.hs_table(name), self._property_names(name), True)
         if name in STANDARD_TYPES:
             return ObjectType(name, Dataset.hs_table(name), [], False)
         raise HttpError(400, "VALIDATION_ERROR", f"Unable to infer object type from: {raw}")
+
+    # Same answers as Dataset.hs_object_types / hs_property_names, from duckdb_tables() / duckdb_columns():
+    # information_schema's views cost several ms per request, and every request resolves its type.
+    def _object_types(self) -> list[str]:
+        with self.dataset.reading() as cur:
+            rows = cur.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND schema_name = ? AND table_name <> 'associations' ORDER BY 1",
+                [HS_SCHEMA],
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def _property_names(self, object_type: str) -> list[str]:
+        with self.dataset.reading() as cur:
+            rows = cur.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+                "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+                [HS_SCHEMA, object_type],
+            ).fetchall()
+        return [r[0] for r in rows if r[0] not in HS_BASE_COLUMNS]
 
     def output_properties(self, ot: ObjectType, requested: list[str]) -> list[str]:
         """Requested names that exist (unknown ones are silently ignored) plus the always-present trio."""

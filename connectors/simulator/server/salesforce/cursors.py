@@ -47,11 +47,47 @@ class Snapshots:
                 cur.close()
 
     def rows(self, name: str, offset: int, size: int) -> list[tuple[Any, ...]]:
-        """Rows ``offset`` .. ``offset + size`` (0-based) in result order."""
+        """Rows ``offset`` .. ``offset + size`` (0-based) in result order.
+
+        ``__rn`` is a row_number() over the query's filtered rows, kept for the range
+        ``(q.offset, q.offset + q.limit]``: contiguous, so a page is a range filter on it (zone maps skip
+        the rest) instead of ``ORDER BY __rn LIMIT/OFFSET``, which sorts the whole snapshot on every page.
+        """
         with self.dataset.reading() as cur:
+            table = self.table(name)
+            base = cur.execute(f"SELECT coalesce(min(__rn), 1) - 1 FROM {table}").fetchall()[0][0]
             return cur.execute(
-                f"SELECT * FROM {self.table(name)} ORDER BY __rn LIMIT ? OFFSET ?", [size, offset]
+                f"SELECT * FROM {table} WHERE __rn > ? AND __rn <= ? ORDER BY __rn",
+                [base + offset, base + offset + size],
             ).fetchall()
+
+    def csv_page(self, name: str, offset: int, size: int, columns: list[tuple[int, str]], delimiter: str,
+                 line_ending: str) -> tuple[str, int] | None:
+        """Rows ``offset`` .. ``offset + size`` rendered as Bulk CSV lines by DuckDB: ``(text, rows)``.
+
+        ``columns`` = (result index, describe type) in CSV order. Each cell is what ``query.csv_value``
+        gives, quoted (``"`` doubled), nulls empty; lines end with ``line_ending`` (the last one too).
+        None when a column's storage type has no exact SQL rendering here (the caller renders in Python).
+        """
+        with self.dataset.reading() as cur:
+            table = self.table(name)
+            types = {r[0]: r[1] for r in cur.execute(f"DESCRIBE {table}").fetchall()}
+            cells = []
+            for index, sf_type in columns:
+                col = f"c{index}"
+                text = _csv_text_sql(quote_ident(col), types.get(col, ""), sf_type)
+                if text is None:
+                    return None
+                cells.append(f"coalesce('\"' || replace({text}, '\"', '\"\"') || '\"', '')")
+            line = " || ? || ".join(cells) if cells else "''"
+            base = cur.execute(f"SELECT coalesce(min(__rn), 1) - 1 FROM {table}").fetchall()[0][0]
+            params: list[Any] = [delimiter] * max(0, len(cells) - 1)
+            row = cur.execute(
+                f"SELECT string_agg(({line}) || ?, '' ORDER BY __rn), count(*) FROM {table} "
+                "WHERE __rn > ? AND __rn <= ?",
+                [*params, line_ending, base + offset, base + offset + size],
+            ).fetchall()[0]
+            return (row[0] or ""), int(row[1])
 
     def drop(self, name: str) -> None:
         with self.dataset.lock:
@@ -145,3 +181,23 @@ class CursorStore:
     def __len__(self) -> int:
         with self._lock:
             return len(self._cursors)
+
+
+def _csv_text_sql(col: str, duck_type: str, sf_type: str) -> str | None:
+    """SQL giving ``query.csv_value`` of a stored value as text (NULL for null), or None if not exact."""
+    if sf_type == "datetime":
+        # naive UTC timestamps; csv_value: %Y-%m-%dT%H:%M:%S. + milliseconds + Z
+        return f"strftime({col}, '%Y-%m-%dT%H:%M:%S.%g') || 'Z'" if duck_type == "TIMESTAMP" else None
+    if sf_type == "date":
+        return f"CAST({col} AS VARCHAR)" if duck_type == "DATE" else None
+    if duck_type == "BOOLEAN":
+        return f"CASE WHEN {col} THEN 'true' ELSE 'false' END"
+    if duck_type in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT"):
+        return f"CAST({col} AS VARCHAR)"
+    if sf_type in ("int", "long") and duck_type == "DOUBLE":
+        return f"CAST(CAST(trunc({col}) AS HUGEINT) AS VARCHAR)"
+    if duck_type == "VARCHAR":
+        return col
+    if duck_type == "DOUBLE":  # DuckDB prints doubles as Python's str() does (shortest round-trip form)
+        return f"CAST({col} AS VARCHAR)"
+    return None  # anything else: rendered in Python
