@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from connectors.simulator.dataset.advance import ENGAGEMENTS, NEW_HS_PROPERTY, NEW_SF_FIELD, advance
-from connectors.simulator.dataset.fx import add_months
 from connectors.simulator.dataset.generate import generate
 from connectors.simulator.dataset.store import Dataset
+from tests.simulator.plain_arr import assert_truth_matches_plain_loop
 
 AS_OF = date(2025, 6, 15)
 MOVES = ["new_arr", "expansion_arr", "contraction_arr", "churned_arr", "reactivation_arr"]
@@ -405,33 +405,7 @@ def _eom(d: date) -> date:
 
 
 def test_arr_recomputed_with_a_plain_loop_after_advancing(month: Advanced) -> None:
-    ds = month.ds
-    as_of = ds.clock.date()
-    by_account: dict[str, list[tuple[date, date, float]]] = defaultdict(list)
-    for r in ds.ground_truth["contract_lines"].itertuples():
-        by_account[r.global_account_key].append(
-            (date.fromisoformat(r.service_start_date), date.fromisoformat(r.service_end_date), 12 * r.mrr_usd)
-        )
-    expected: dict[tuple[str, str], float] = {}
-    as_of_month = as_of.replace(day=1)
-    for key, items in by_account.items():
-        m = min(s for s, _, _ in items).replace(day=1)
-        values = []
-        while m <= as_of_month:
-            eom = _eom(m)
-            values.append((m, sum(v for s, e, v in items if s <= min(eom, as_of) and e >= eom)))
-            m = add_months(m, 1)
-        active = [x for x, v in values if round(v, 2) > 0]
-        if not active:
-            continue
-        stop = min(add_months(active[-1], 1), as_of_month)
-        for x, v in values:
-            if active[0] <= x <= stop:
-                expected[(key, x.isoformat())] = v
-    got = ds.ground_truth["account_arr_monthly"]
-    got_map = {(k, x): v for k, x, v in zip(got["global_account_key"], got["month"], got["arr"], strict=True)}
-    assert set(got_map) == set(expected)
-    assert all(math.isclose(got_map[k], expected[k], abs_tol=0.011) for k in expected)
+    assert_truth_matches_plain_loop(month.ds, month.ds.clock.date())
 
 
 def test_archived_rows_older_than_90_days_are_purged() -> None:

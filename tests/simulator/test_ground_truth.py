@@ -6,7 +6,6 @@ from __future__ import annotations
 import calendar
 import io
 import math
-from collections import defaultdict
 from datetime import date, timedelta
 
 import numpy as np
@@ -17,6 +16,7 @@ from connectors.simulator.dataset.fx import add_months
 from connectors.simulator.dataset.generate import generate
 from connectors.simulator.dataset.ground_truth import arr_monthly
 from connectors.simulator.dataset.store import Dataset
+from tests.simulator.plain_arr import assert_truth_matches_plain_loop
 
 AS_OF = date(2025, 6, 15)
 MOVES = ("new_arr", "expansion_arr", "contraction_arr", "churned_arr", "reactivation_arr")
@@ -53,32 +53,7 @@ def _eom(d: date) -> date:
 
 
 def test_arr_recomputed_with_a_plain_loop(small: Dataset) -> None:
-    lines = small.ground_truth["contract_lines"]
-    by_account: dict[str, list[tuple[date, date, float]]] = defaultdict(list)
-    for r in lines.itertuples():
-        by_account[r.global_account_key].append(
-            (date.fromisoformat(r.service_start_date), date.fromisoformat(r.service_end_date), 12 * r.mrr_usd)
-        )
-    expected: dict[tuple[str, str], float] = {}
-    as_of_month = AS_OF.replace(day=1)
-    for key, items in by_account.items():
-        month = min(s for s, _, _ in items).replace(day=1)
-        values = []
-        while month <= as_of_month:
-            eom = _eom(month)
-            values.append((month, sum(v for s, e, v in items if s <= min(eom, AS_OF) and e >= eom)))
-            month = add_months(month, 1)
-        active = [m for m, v in values if round(v, 2) > 0]
-        if not active:
-            continue
-        stop = min(add_months(active[-1], 1), as_of_month)
-        for m, v in values:
-            if active[0] <= m <= stop:
-                expected[(key, m.isoformat())] = v
-    got = small.ground_truth["account_arr_monthly"]
-    got_map = {(k, m): v for k, m, v in zip(got["global_account_key"], got["month"], got["arr"], strict=True)}
-    assert set(got_map) == set(expected)
-    assert all(math.isclose(got_map[k], expected[k], abs_tol=0.011) for k in expected)
+    assert_truth_matches_plain_loop(small, AS_OF)
 
 
 def test_movement_edge_cases() -> None:

@@ -93,6 +93,19 @@ _HS_EDITS = {
 }
 
 
+
+def _hs_new_rows(ids: Any, ts: Any) -> dict[str, Any]:
+    """Base columns of newly inserted, live HubSpot records (created and modified at ``ts``)."""
+    n = len(ids)
+    return {
+        "id": ids,
+        "createdAt": pa.array(ts),
+        "updatedAt": pa.array(ts),
+        "archived": [False] * n,
+        "archivedAt": pa.nulls(n, pa.timestamp("ms")),
+        "hs_object_id": ids,
+    }
+
 def advance(dataset: Dataset, days: int = 1, seed: int | None = None) -> dict[str, dict[str, int]]:
     """Apply ``days`` days of change, move the clock, recompute the ground truth; return counts."""
     missing = [t for t in REQUIRED if t not in dataset.ground_truth]
@@ -753,12 +766,7 @@ class _Day:
             "deals",
             pa.table(
                 {
-                    "id": ids,
-                    "createdAt": pa.array(ts),
-                    "updatedAt": pa.array(ts),
-                    "archived": [False] * n,
-                    "archivedAt": pa.nulls(n, pa.timestamp("ms")),
-                    "hs_object_id": ids,
+                    **_hs_new_rows(ids, ts),
                     "createdate": wire,
                     "hs_lastmodifieddate": wire,
                     "hubspot_owner_id": [s["owner"] for s in specs],
@@ -805,12 +813,7 @@ class _Day:
             "line_items",
             pa.table(
                 {
-                    "id": ids,
-                    "createdAt": pa.array(ts),
-                    "updatedAt": pa.array(ts),
-                    "archived": [False] * n,
-                    "archivedAt": pa.nulls(n, pa.timestamp("ms")),
-                    "hs_object_id": ids,
+                    **_hs_new_rows(ids, ts),
                     "createdate": wire,
                     "hs_lastmodifieddate": wire,
                     "name": [PRODUCTS[_FAMILY[c][0]][0] for c in codes],
@@ -1254,12 +1257,7 @@ class _Day:
             "companies",
             pa.table(
                 {
-                    "id": ids,
-                    "createdAt": pa.array(ts),
-                    "updatedAt": pa.array(ts),
-                    "archived": [False] * n,
-                    "archivedAt": pa.nulls(n, pa.timestamp("ms")),
-                    "hs_object_id": ids,
+                    **_hs_new_rows(ids, ts),
                     "createdate": wire,
                     "hs_lastmodifieddate": wire,
                     "hubspot_owner_id": pa.array(
@@ -1354,12 +1352,7 @@ class _Day:
             "contacts",
             pa.table(
                 {
-                    "id": ids,
-                    "createdAt": pa.array(ts),
-                    "updatedAt": pa.array(ts),
-                    "archived": [False] * n,
-                    "archivedAt": pa.nulls(n, pa.timestamp("ms")),
-                    "hs_object_id": ids,
+                    **_hs_new_rows(ids, ts),
                     "createdate": wire,
                     "lastmodifieddate": wire,
                     "hubspot_owner_id": pa.array([r[3] for r in rows], pa.string()),
