@@ -71,6 +71,11 @@ _FIELD_TYPE = {
 }
 
 
+LIFECYCLE_STAGES = (
+    "subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer", "evangelist",
+    "other",
+)
+
 def prop(
     name: str,
     ptype: str = "string",
@@ -158,16 +163,7 @@ def property_definitions() -> dict[str, list[dict[str, Any]]]:
                 "lifecyclestage",
                 "enumeration",
                 "Lifecycle Stage",
-                options=(
-                    "subscriber",
-                    "lead",
-                    "marketingqualifiedlead",
-                    "salesqualifiedlead",
-                    "opportunity",
-                    "customer",
-                    "evangelist",
-                    "other",
-                ),
+                options=LIFECYCLE_STAGES,
             ),
             prop("type", "enumeration", "Type", options=("PROSPECT", "PARTNER", "RESELLER", "VENDOR", "OTHER")),
             prop("country"),
@@ -186,16 +182,7 @@ def property_definitions() -> dict[str, list[dict[str, Any]]]:
                 "lifecyclestage",
                 "enumeration",
                 "Lifecycle Stage",
-                options=(
-                    "subscriber",
-                    "lead",
-                    "marketingqualifiedlead",
-                    "salesqualifiedlead",
-                    "opportunity",
-                    "customer",
-                    "evangelist",
-                    "other",
-                ),
+                options=LIFECYCLE_STAGES,
             ),
             prop("hs_buying_role", "enumeration", "Buying Role", options=BUYING_ROLES, field_type="checkbox"),
             prop("salesforcecontactid", label="Salesforce Contact ID", group="salesforceinformation"),

@@ -191,6 +191,14 @@ def _catalog() -> dict[str, tuple[str, list[dict[str, Any]], dict[str, Any]]]:
     """Object name -> (label, fields, top-level overrides)."""
     std = _system_fields
     owner = ref("OwnerId", "User", relationship="Owner")
+    # Task and Event link to people and records the same way (polymorphic Who/What, derived AccountId)
+    activity_links = [
+        ref("WhoId", "Contact", "Lead", relationship="Who"),
+        ref("WhatId", "Account", "Opportunity", "Contract", relationship="What"),
+        field("AccountId", "reference", referenceTo=["Account"], relationshipName="Account", createable=False,
+              updateable=False),
+        owner,
+    ]
     return {
         "Account": (
             "Account",
@@ -456,17 +464,7 @@ def _catalog() -> dict[str, tuple[str, list[dict[str, Any]], dict[str, Any]]]:
             "Task",
             [
                 *std(),
-                ref("WhoId", "Contact", "Lead", relationship="Who"),
-                ref("WhatId", "Account", "Opportunity", "Contract", relationship="What"),
-                field(
-                    "AccountId",
-                    "reference",
-                    referenceTo=["Account"],
-                    relationshipName="Account",
-                    createable=False,
-                    updateable=False,
-                ),
-                owner,
+                *activity_links,
                 field("Subject", "combobox"),
                 field("ActivityDate", "date", "Due Date Only"),
                 field(
@@ -493,17 +491,7 @@ def _catalog() -> dict[str, tuple[str, list[dict[str, Any]], dict[str, Any]]]:
             "Event",
             [
                 *std(),
-                ref("WhoId", "Contact", "Lead", relationship="Who"),
-                ref("WhatId", "Account", "Opportunity", "Contract", relationship="What"),
-                field(
-                    "AccountId",
-                    "reference",
-                    referenceTo=["Account"],
-                    relationshipName="Account",
-                    createable=False,
-                    updateable=False,
-                ),
-                owner,
+                *activity_links,
                 field("Subject", "combobox"),
                 field("ActivityDate", "date"),
                 field("ActivityDateTime", "datetime"),
