@@ -1,0 +1,8 @@
+{#- Fails with every combination of the columns that occurs more than once (dbt_utils' test, kept in-project
+    because dbt packages cannot be installed offline). -#}
+{% test unique_combination_of_columns(model, combination_of_columns) %}
+select {{ combination_of_columns | join(', ') }}, count(*) as n_rows
+from {{ model }}
+group by {{ combination_of_columns | join(', ') }}
+having count(*) > 1
+{% endtest %}

@@ -1,0 +1,43 @@
+with
+
+source as (
+
+    select * from {{ source('hubspot', 'deals') }}
+
+),
+
+renamed as (
+
+    select
+        id as deal_id,
+        created_at,
+        updated_at,
+        archived_at,
+        hs_lastmodifieddate as last_modified_at,
+        hubspot_owner_id as owner_id,
+        dealname as deal_name,
+        amount,
+        dealstage as deal_stage_id,
+        pipeline as pipeline_id,
+        {{ utc_date('closedate') }} as close_date,
+        dealtype as deal_type,
+        deal_currency_code as currency_code,
+        amount_in_home_currency,
+        hs_is_closed as is_closed,
+        hs_is_closed_won as is_closed_won,
+        hs_deal_stage_probability as deal_stage_probability,
+        hs_closed_amount as closed_amount,
+        hs_mrr as mrr,
+        hs_arr as arr,
+        hs_salesforceopportunityid as salesforce_opportunity_id,
+        closed_lost_reason,
+        closed_won_reason,
+        archived as is_archived,
+        coalesce(_is_deleted, false) as is_deleted,
+        _deleted_at as deleted_at,
+        _loaded_at as loaded_at
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,33 @@
+with
+
+source as (
+
+    select * from {{ source('hubspot', 'meetings') }}
+
+),
+
+renamed as (
+
+    select
+        id as meeting_id,
+        created_at,
+        updated_at,
+        archived_at,
+        hs_lastmodifieddate as last_modified_at,
+        hs_timestamp as occurred_at,
+        hubspot_owner_id as owner_id,
+        hs_activity_type as activity_type,
+        hs_meeting_title as meeting_title,
+        hs_meeting_start_time as meeting_start_time,
+        hs_meeting_end_time as meeting_end_time,
+        hs_meeting_outcome as meeting_outcome,
+        hs_meeting_location as meeting_location,
+        archived as is_archived,
+        coalesce(_is_deleted, false) as is_deleted,
+        _deleted_at as deleted_at,
+        _loaded_at as loaded_at
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,30 @@
+with
+
+source as (
+
+    select * from {{ source('salesforce', 'currencytype') }}
+
+),
+
+renamed as (
+
+    select
+        Id as currency_type_id,
+        CreatedDate as created_at,
+        CreatedById as created_by_id,
+        LastModifiedDate as last_modified_at,
+        LastModifiedById as last_modified_by_id,
+        SystemModstamp as system_modstamp,
+        IsoCode as currency_code,
+        ConversionRate as conversion_rate,
+        DecimalPlaces as decimal_places,
+        IsActive as is_active,
+        IsCorporate as is_corporate,
+        coalesce(_is_deleted, false) as is_deleted,
+        _deleted_at as deleted_at,
+        _loaded_at as loaded_at
+    from source
+
+)
+
+select * from renamed

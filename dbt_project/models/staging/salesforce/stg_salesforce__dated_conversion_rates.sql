@@ -1,0 +1,29 @@
+with
+
+source as (
+
+    select * from {{ source('salesforce', 'datedconversionrate') }}
+
+),
+
+renamed as (
+
+    select
+        Id as dated_conversion_rate_id,
+        CreatedDate as created_at,
+        CreatedById as created_by_id,
+        LastModifiedDate as last_modified_at,
+        LastModifiedById as last_modified_by_id,
+        SystemModstamp as system_modstamp,
+        IsoCode as currency_code,
+        ConversionRate as conversion_rate,
+        StartDate as start_date,
+        NextStartDate as next_start_date,
+        coalesce(_is_deleted, false) as is_deleted,
+        _deleted_at as deleted_at,
+        _loaded_at as loaded_at
+    from source
+
+)
+
+select * from renamed
