@@ -1,0 +1,79 @@
+"""The `small` simulator dataset, landed through the real connectors and built with dbt, once per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from connectors.simulator.dataset.generate import generate
+from connectors.simulator.dataset.store import Dataset
+from tests.dbt.simulated_raw import ingest
+
+ROOT = Path(__file__).resolve().parents[2]
+DBT_DIR = ROOT / "dbt_project"
+AS_OF = date(2026, 6, 30)  # mid-year, so the as-of month is a full month-end
+SEED = 42
+TEST_SECRET = "tests-person-key-secret-0123456789"
+
+
+@dataclass
+class BuiltWarehouse:
+    dataset: Dataset
+    path: Path
+    as_of: date
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.path), read_only=True)
+
+    def frame(self, sql: str, params: list | None = None):
+        with self.connect() as con:
+            return con.execute(sql, params or []).df()
+
+
+def run_dbt(args: list[str], db_path: Path, as_of: date, env: dict[str, str] | None = None):
+    """`dbt <args>` in-process on ``db_path`` with the as-of date pinned; returns the dbtRunnerResult."""
+    from dbt.cli.main import dbtRunner
+
+    saved = dict(os.environ)
+    os.environ.update({"ACCTWH_DUCKDB_PATH": str(db_path), "ACCTWH_PERSON_KEY_SECRET": TEST_SECRET, **(env or {})})
+    try:
+        return dbtRunner().invoke(
+            [*args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+             "--vars", f"{{as_of_date: '{as_of.isoformat()}'}}", "--quiet"]
+        )
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def raw_small(tmp_path_factory) -> tuple[Dataset, Path]:
+    """`small` (seed 42, as of 2026-06-30) landed in a raw DuckDB file; copy it before writing."""
+    dataset = generate("small", seed=SEED, as_of=AS_OF)
+    path = tmp_path_factory.mktemp("raw") / "raw.duckdb"
+    ingest(dataset, path)
+    return dataset, path
+
+
+@pytest.fixture(scope="session")
+def built_small(raw_small, tmp_path_factory) -> Iterator[BuiltWarehouse]:
+    """`dbt build` over the landed `small` dataset; fails the session's dbt tests if the build fails."""
+    dataset, raw_path = raw_small
+    path = tmp_path_factory.mktemp("built") / "working.duckdb"
+    shutil.copy(raw_path, path)
+    result = run_dbt(["build"], path, AS_OF)
+    if not result.success:
+        failures = [
+            f"{r.node.unique_id}: {r.status} {r.message}"
+            for r in (result.result or [])
+            if str(r.status) not in ("pass", "success")
+        ]
+        pytest.fail("dbt build failed:\n" + "\n".join(failures or [str(result.exception)]))
+    yield BuiltWarehouse(dataset, path, AS_OF)
