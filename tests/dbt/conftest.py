@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -37,20 +40,57 @@ class BuiltWarehouse:
             return con.execute(sql, params or []).df()
 
 
-def run_dbt(args: list[str], db_path: Path, as_of: date, env: dict[str, str] | None = None):
-    """`dbt <args>` in-process on ``db_path`` with the as-of date pinned; returns the dbtRunnerResult."""
-    from dbt.cli.main import dbtRunner
+@dataclass
+class DbtResult:
+    returncode: int
+    statuses: dict[str, str]  # node name -> run_results status (success, pass, fail, error, skipped)
+    output: str
 
-    saved = dict(os.environ)
-    os.environ.update({"ACCTWH_DUCKDB_PATH": str(db_path), "ACCTWH_PERSON_KEY_SECRET": TEST_SECRET, **(env or {})})
-    try:
-        return dbtRunner().invoke(
-            [*args, "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-             "--vars", f"{{as_of_date: '{as_of.isoformat()}'}}", "--quiet"]
-        )
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    @property
+    def success(self) -> bool:
+        return self.returncode == 0
+
+
+def run_dbt(args: list[str], db_path: Path, as_of: date, env: dict[str, str] | None = None) -> DbtResult:
+    """`dbt <args>` in a subprocess (as Dagster runs it) on ``db_path`` with the as-of date pinned."""
+    target = db_path.parent / f"dbt_target_{db_path.stem}"
+    run_env = {
+        **os.environ,
+        "ACCTWH_DUCKDB_PATH": str(db_path),
+        "ACCTWH_PERSON_KEY_SECRET": TEST_SECRET,
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        **(env or {}),
+    }
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dbt"),
+            *args,
+            "--project-dir",
+            str(DBT_DIR),
+            "--profiles-dir",
+            str(DBT_DIR),
+            "--target-path",
+            str(target),
+            "--log-path",
+            str(target / "logs"),
+            "--vars",
+            f"{{as_of_date: '{as_of.isoformat()}'}}",
+        ],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    results_file = target / "run_results.json"
+    statuses = {}
+    if results_file.exists():
+        for r in json.loads(results_file.read_text())["results"]:
+            statuses[
+                r["unique_id"].split(".")[-1]
+                if r["unique_id"].startswith("unit_test.")
+                else r["unique_id"].split(".")[2]
+            ] = r["status"]
+    return DbtResult(proc.returncode, statuses, proc.stdout + proc.stderr)
 
 
 @pytest.fixture(scope="session")
@@ -70,10 +110,6 @@ def built_small(raw_small, tmp_path_factory) -> Iterator[BuiltWarehouse]:
     shutil.copy(raw_path, path)
     result = run_dbt(["build"], path, AS_OF)
     if not result.success:
-        failures = [
-            f"{r.node.unique_id}: {r.status} {r.message}"
-            for r in (result.result or [])
-            if str(r.status) not in ("pass", "success")
-        ]
-        pytest.fail("dbt build failed:\n" + "\n".join(failures or [str(result.exception)]))
+        bad = [f"{name}: {status}" for name, status in result.statuses.items() if status not in ("pass", "success")]
+        pytest.fail("dbt build failed:\n" + "\n".join(bad) + "\n" + result.output[-4000:])
     yield BuiltWarehouse(dataset, path, AS_OF)

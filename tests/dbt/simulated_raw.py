@@ -38,14 +38,18 @@ def fast_settings() -> SimulatorSettings:
 def ingest(dataset: Dataset, path: Path) -> None:
     """Full sync of both CRMs into ``path``; raises if any object did not finish with ``success``."""
     with CrmSimulator(dataset, settings=fast_settings()) as sim:
-        sf_env = {"SALESFORCE_URL": sim.salesforce_url, "SALESFORCE_USERNAME": "etl@example.com",
-                  "SALESFORCE_PASSWORD": "pw", "SALESFORCE_SECURITY_TOKEN": "tok"}
+        sf_env = {
+            "SALESFORCE_URL": sim.salesforce_url,
+            "SALESFORCE_USERNAME": "etl@example.com",
+            "SALESFORCE_PASSWORD": "pw",
+            "SALESFORCE_SECURITY_TOKEN": "tok",
+        }
         hs_env = {"HUBSPOT_URL": sim.hubspot_url, "HUBSPOT_ACCESS_TOKEN": "pat-test"}
         with RawWarehouse(path) as wh:
-            results = sync_salesforce(SalesforceConfig.from_env(sf_env), wh,
-                                      options=SyncOptions(bulk_wait=0.01))
-            results += sync_hubspot(HubSpotConfig.from_env(hs_env, general_per_10s=100_000,
-                                                           search_per_second=1_000), wh)
+            results = sync_salesforce(SalesforceConfig.from_env(sf_env), wh, options=SyncOptions(bulk_wait=0.01))
+            results += sync_hubspot(
+                HubSpotConfig.from_env(hs_env, general_per_10s=100_000, search_per_second=1_000), wh
+            )
     bad = [f"{r.object}: {r.status} {r.message}" for r in results if r.status != "success"]
     if bad:
         raise RuntimeError("ingestion did not finish: " + "; ".join(bad))

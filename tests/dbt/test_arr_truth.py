@@ -20,9 +20,9 @@ def truth_account_ids(built) -> dict[str, str]:
     ours = {(s, i): a for s, i, a in ident.itertuples(index=False)}
     accounts = built.dataset.ground_truth["accounts"]
     mapping = {}
-    for key, sf_id, hs_ids in accounts[["global_account_key", "salesforce_account_id", "hubspot_company_ids"]].itertuples(
-        index=False
-    ):
+    for key, sf_id, hs_ids in accounts[
+        ["global_account_key", "salesforce_account_id", "hubspot_company_ids"]
+    ].itertuples(index=False):
         first = ("salesforce", sf_id) if sf_id else ("hubspot", hs_ids.split(";")[0])
         mapping[key] = ours[first]
     return mapping
@@ -39,9 +39,9 @@ def test_every_source_account_resolves_as_the_truth_says(built_small):
             key_of[("salesforce", sf_id)] = key
         for company in filter(None, hs_ids.split(";")):
             key_of[("hubspot", company)] = key
-    for system, source_id, key in truth["account_aliases"][["source_system", "source_id", "global_account_key"]].itertuples(
-        index=False
-    ):
+    for system, source_id, key in truth["account_aliases"][
+        ["source_system", "source_id", "global_account_key"]
+    ].itertuples(index=False):
         key_of.setdefault((system, source_id), key)
     ident = built_small.frame(
         "select source_system, source_account_id, account_id, record_rule from intermediate.int_account_identity"
@@ -109,9 +109,7 @@ def test_dim_current_arr_equals_truth_as_of_month(built_small):
 
 def test_nrr_grr_and_logo_churn_equal_truth(built_small):
     truth = built_small.dataset.ground_truth["retention_monthly"].set_index("month")
-    ours = built_small.frame(
-        "select * from marts.fct_revenue_retention_monthly where segment_type = 'all'"
-    )
+    ours = built_small.frame("select * from marts.fct_revenue_retention_monthly where segment_type = 'all'")
     ours["month"] = pd.to_datetime(ours["month"]).dt.strftime("%Y-%m-%d")
     ours = ours.set_index("month")
     assert set(ours.index) == set(truth.index)

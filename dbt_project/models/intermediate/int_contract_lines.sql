@@ -263,6 +263,7 @@ final as (
         priced.term_months,
         priced.currency,
         priced.period_amount_local,
+        priced.months_per_period,
         priced.mrr_local,
         priced.fx_rate,
         priced.mrr_usd
