@@ -97,60 +97,46 @@ classified as (
 
 family_values as (
 
-    select account_id, product_family, month, round(12 * mrr_usd, 2) as arr
-    from family_months
-
-),
-
-family_pairs as (
-
-    -- each family-month and the month after it, so a family's drop to zero has a row too
-    select account_id, product_family, month from family_values
-    union
-    select account_id, product_family, {{ dbt.dateadd('month', 1, 'month') }} from family_values
-
-),
-
-family_movements as (
-
+    -- family ARR with its previous month's value (0 when the family was absent that month); only rows with a
+    -- current value matter, as upsell and cross-sell are increases
     select
-        family_pairs.account_id,
-        family_pairs.month,
-        coalesce(current_values.arr, 0) as arr,
-        coalesce(previous_values.arr, 0) as previous_arr
-    from family_pairs
-    left join family_values as current_values
-        on current_values.account_id = family_pairs.account_id
-        and current_values.product_family = family_pairs.product_family
-        and current_values.month = family_pairs.month
-    left join family_values as previous_values
-        on previous_values.account_id = family_pairs.account_id
-        and previous_values.product_family = family_pairs.product_family
-        and previous_values.month = {{ dbt.dateadd('month', -1, 'family_pairs.month') }}
+        account_id,
+        month,
+        arr,
+        case
+            when lag(month) over (partition by account_id, product_family order by month)
+                = {{ dbt.dateadd('month', -1, 'month') }}
+                then lag(arr) over (partition by account_id, product_family order by month)
+            else 0
+        end as previous_arr
+    from (
+        select account_id, product_family, month, round(12 * mrr_usd, 2) as arr
+        from family_months
+    ) as family_arr
 
 ),
 
 family_expansion as (
 
     select
-        family_movements.account_id,
-        family_movements.month,
+        family_values.account_id,
+        family_values.month,
         sum(case
-            when family_movements.previous_arr > 0 and family_movements.arr > family_movements.previous_arr
-                then family_movements.arr - family_movements.previous_arr
+            when family_values.previous_arr > 0 and family_values.arr > family_values.previous_arr
+                then family_values.arr - family_values.previous_arr
             else 0
         end) as upsell_arr,
         -- a family starting (or returning) in an account that already pays is a cross-sell
         sum(case
-            when family_movements.previous_arr = 0 and family_movements.arr > 0 and classified.previous_arr > 0
-                then family_movements.arr
+            when family_values.previous_arr = 0 and family_values.arr > 0 and classified.previous_arr > 0
+                then family_values.arr
             else 0
         end) as cross_sell_arr
-    from family_movements
+    from family_values
     inner join classified
-        on classified.account_id = family_movements.account_id
-        and classified.month = family_movements.month
-    group by family_movements.account_id, family_movements.month
+        on classified.account_id = family_values.account_id
+        and classified.month = family_values.month
+    group by family_values.account_id, family_values.month
 
 ),
 
