@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: help uv install demo dev test test-slow test-all lint format bench clean
+.PHONY: help uv install demo dev test test-slow test-all lint format bench dbt-parse dbt-build dbt-docs clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,23 @@ test-all: install
 
 bench: install  ## ingestion benchmark on the simulator (BENCH_ARGS="--scale large --reps 3")
 	$(RUN) python bench/ingest_bench.py $(BENCH_ARGS)
+
+# dbt on the working DuckDB: ACCTWH_DUCKDB_PATH if set, else <ACCTWH_HOME or ./warehouse>/working.duckdb (absolute,
+# so the profile does not resolve it against dbt_project/). AS_OF_DATE=YYYY-MM-DD pins the dbt var as_of_date.
+DBT_DB = $(or $(ACCTWH_DUCKDB_PATH),$(abspath $(or $(ACCTWH_HOME),warehouse))/working.duckdb)
+DBT = ACCTWH_DUCKDB_PATH=$(DBT_DB) $(RUN) dbt
+DBT_DIRS = --project-dir dbt_project --profiles-dir dbt_project
+DBT_VARS = $(if $(AS_OF_DATE),--vars '{"as_of_date": "$(AS_OF_DATE)"}')
+
+dbt-parse: install  ## write dbt_project/target/manifest.json (the code location also does this when it is stale)
+	$(DBT) parse $(DBT_DIRS) --quiet
+
+dbt-build: install  ## dbt build on the working DuckDB (needs ACCTWH_PERSON_KEY_SECRET; AS_OF_DATE=YYYY-MM-DD optional)
+	@mkdir -p $(dir $(DBT_DB))
+	$(DBT) build $(DBT_DIRS) $(DBT_VARS) $(DBT_ARGS)
+
+dbt-docs: install  ## dbt docs as one static page: dbt_project/target/static_index.html
+	$(DBT) docs generate --static $(DBT_DIRS) $(DBT_VARS)
 
 clean:
 	rm -rf .venv .pytest_cache .ruff_cache warehouse .dagster_home
