@@ -2,8 +2,8 @@
 
 Asset keys are ``["salesforce", <object lower>]`` so dbt sources named ``salesforce`` with those table names
 resolve to them. The multi-asset is subsettable: a run syncs exactly the selected objects. The multi-currency
-tables (``CurrencyType``, ``DatedConversionRate``) exist only in multi-currency orgs; elsewhere they are skipped
-(not materialized) with a log line.
+tables (``CurrencyType``, ``DatedConversionRate``) exist only in multi-currency orgs; elsewhere they are
+materialized as absent (``present_in_org: false``, no table) so the dbt step downstream still runs.
 
 A ``partial`` result (quota guard, 403 REQUEST_LIMIT_EXCEEDED) or a ``failed`` one never looks like success: the
 tables that loaded are materialized (their ``status`` metadata says what happened), then the step raises a
@@ -74,7 +74,7 @@ def run_salesforce(context: dg.AssetExecutionContext, salesforce: SalesforceReso
 
     absent = [o for o in objects if o in MULTI_CURRENCY_OBJECTS and o not in available]
     if absent:
-        context.log.info(f"salesforce: {', '.join(absent)} not in this org (single-currency); not materialized")
+        context.log.info(f"salesforce: {', '.join(absent)} not in this org (single-currency); recorded as absent")
     wanted = [o for o in objects if o not in absent]
     results: list[Any] = []
     with warehouse.open() as wh:
@@ -90,6 +90,11 @@ def run_salesforce(context: dg.AssetExecutionContext, salesforce: SalesforceReso
                     asset_key=asset_key(r.object),
                     metadata={**sync_metadata(r, server_now=server_now, api_path=r.api_path),
                               **table_metadata(wh, SOURCE, table)})
+    for obj in absent:  # materialized as absent so downstream dbt runs (staging reads an empty relation)
+        yield dg.MaterializeResult(
+            asset_key=asset_key(obj),
+            metadata={"present_in_org": False,
+                      "note": dg.MetadataValue.text(f"{obj} exists only in multi-currency orgs; no table landed")})
     bad = [r for r in results if r.status != "success"]
     if bad:
         stopped = any(r.status in ("partial", "skipped") for r in bad)
