@@ -53,5 +53,7 @@
 
 {#- 0.5 ^ (x): exponential decay factor for a half-life expressed in the same unit as x. -#}
 {% macro half_life_decay(age_expr, half_life) -%}
-    power(0.5, cast({{ age_expr }} as {{ dbt.type_float() }}) / {{ half_life }})
+    power(0.5, cast({{ age_expr }} as {{ type_double() }}) / {{ half_life }})
 {%- endmacro %}
+
+{#- type_double() lives in macros/type_double.sql. -#}

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+
 from tests.dbt.conftest import AS_OF, run_dbt
 
 WON_RECURRING_SF_LINES_ALL = """
@@ -52,8 +53,10 @@ def unknown_currency(con: duckdb.DuckDBPyConnection) -> set[str]:
     opp_id = con.execute(WON_RECURRING_SF_LINES + " offset 40 limit 1").fetchone()[1]
     con.execute('update raw_salesforce.opportunity set "CurrencyIsoCode" = \'XTS\' where "Id" = ?', [opp_id])
     lines = con.execute(
-        """select l."Id" from raw_salesforce.opportunitylineitem l join raw_salesforce.product2 p on p."Id" = l."Product2Id"
-           where l."OpportunityId" = ? and not l."IsDeleted" and p."Family" in ('Platform', 'Analytics', 'Seats Add-on')""",
+        """select l."Id" from raw_salesforce.opportunitylineitem l
+           join raw_salesforce.product2 p on p."Id" = l."Product2Id"
+           where l."OpportunityId" = ? and not l."IsDeleted"
+             and p."Family" in ('Platform', 'Analytics', 'Seats Add-on')""",
         [opp_id],
     ).fetchall()
     return {f"salesforce:{line_id}" for (line_id,) in lines}

@@ -121,7 +121,7 @@ sf_rates as (
         case
             when sf_opportunities.currency_code is null
                 or sf_opportunities.currency_code = '{{ var("reporting_currency") }}' then 1.0
-            else cast(coalesce(dated.conversion_rate, types.conversion_rate) as {{ dbt.type_float() }})
+            else cast(coalesce(dated.conversion_rate, types.conversion_rate) as {{ type_double() }})
         end as fx_rate
     from sf_opportunities
     left join sf_dated_rates as dated
@@ -138,7 +138,7 @@ sf_acv as (
     select
         sf_line_items.opportunity_id,
         sum(
-            cast(sf_line_items.total_price as {{ dbt.type_float() }})
+            cast(sf_line_items.total_price as {{ type_double() }})
             / greatest(coalesce(sf_line_items.term_months, {{ var('default_term_months') }}), 12) * 12
         ) as acv_local
     from sf_line_items
@@ -163,9 +163,9 @@ salesforce_opportunities as (
         coalesce(sf_opportunities.is_won, false) as is_won,
         sf_opportunities.opportunity_type as source_opportunity_type,
         sf_opportunities.currency_code,
-        cast(sf_opportunities.amount as {{ dbt.type_float() }}) as amount_local,
+        cast(sf_opportunities.amount as {{ type_double() }}) as amount_local,
         sf_rates.fx_rate,
-        cast(sf_opportunities.amount as {{ dbt.type_float() }}) / sf_rates.fx_rate as amount_usd,
+        cast(sf_opportunities.amount as {{ type_double() }}) / sf_rates.fx_rate as amount_usd,
         sf_acv.acv_local / sf_rates.fx_rate as acv_usd,
         {{ utc_date('sf_opportunities.created_at') }} as created_date,
         sf_opportunities.close_date,
@@ -223,9 +223,9 @@ hs_rates as (
                 or hs_deals.currency_code = '{{ var("reporting_currency") }}' then 1.0
             -- the deal's own home-currency amount implies the rate HubSpot used
             when hs_deals.amount <> 0 and hs_deals.amount_in_home_currency <> 0
-                then cast(hs_deals.amount as {{ dbt.type_float() }})
-                    / cast(hs_deals.amount_in_home_currency as {{ dbt.type_float() }})
-            else cast(coalesce(dated.conversion_rate, types.conversion_rate) as {{ dbt.type_float() }})
+                then cast(hs_deals.amount as {{ type_double() }})
+                    / cast(hs_deals.amount_in_home_currency as {{ type_double() }})
+            else cast(coalesce(dated.conversion_rate, types.conversion_rate) as {{ type_double() }})
         end as fx_rate
     from hs_deals
     left join sf_dated_rates as dated
@@ -242,8 +242,10 @@ hs_acv as (
     select
         hs_deal_line_items.deal_id,
         sum(
-            cast(hs_line_items.amount as {{ dbt.type_float() }}) * hs_frequencies.periods_per_year / 12.0
+            -- TCV = amount per period x periods per year x term months / 12
+            cast(hs_line_items.amount as {{ type_double() }}) * hs_frequencies.periods_per_year
             * coalesce(hs_line_items.term_in_months, {{ iso_period_months('hs_line_items.recurring_billing_period') }})
+            / 12.0
             / greatest(
                 coalesce(hs_line_items.term_in_months, {{ iso_period_months('hs_line_items.recurring_billing_period') }}),
                 12) * 12
@@ -270,11 +272,11 @@ hubspot_deals as (
         coalesce(hs_stages.is_closed_won, hs_deals.is_closed_won, false) as is_won,
         hs_deals.deal_type as source_opportunity_type,
         hs_deals.currency_code,
-        cast(hs_deals.amount as {{ dbt.type_float() }}) as amount_local,
+        cast(hs_deals.amount as {{ type_double() }}) as amount_local,
         hs_rates.fx_rate,
         coalesce(
-            cast(hs_deals.amount_in_home_currency as {{ dbt.type_float() }}),
-            cast(hs_deals.amount as {{ dbt.type_float() }}) / hs_rates.fx_rate
+            cast(hs_deals.amount_in_home_currency as {{ type_double() }}),
+            cast(hs_deals.amount as {{ type_double() }}) / hs_rates.fx_rate
         ) as amount_usd,
         hs_acv.acv_local / hs_rates.fx_rate as acv_usd,
         {{ utc_date('hs_deals.created_at') }} as created_date,

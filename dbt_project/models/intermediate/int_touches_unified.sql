@@ -6,9 +6,12 @@
 --   contact's company; person = its associated contact (the lowest contact id when several).
 -- Deleted Salesforce activities and archived/deleted HubSpot engagements are dropped. Salesforce Tasks that the
 -- HubSpot-Salesforce connector mirrored from a HubSpot email or call (same person, same channel, timestamps within
--- var('mirror_match_seconds')) are dropped, so each mirrored activity counts once, as its HubSpot original.
+-- var('mirror_match_seconds')) are dropped, so each mirrored activity counts once, as its HubSpot original; the
+-- matching is one-to-one (a pair counts when each is the other's closest candidate), so a second, genuine
+-- Salesforce email to the same person a minute later is kept.
 -- The match runs against every HubSpot engagement, archived ones included: a copy of an engagement deleted at
--- its source is dropped with it.
+-- its source is dropped with it. HubSpot serves no associations for archived engagements, so one without a
+-- person matches a task of its channel at exactly the same instant whose subject contains its subject.
 with
 
 sf_tasks as (
@@ -79,6 +82,7 @@ sf_activities as (
         task_id as activity_id,
         'Task' as activity_object,
         case task_subtype when 'Email' then 'email' when 'Call' then 'call' else 'task' end as channel,
+        subject,
         -- an open task has only its due date
         coalesce(completed_at, {{ utc_midnight('activity_date') }}) as occurred_at,
         account_id as source_account_id,
@@ -93,6 +97,7 @@ sf_activities as (
         event_id as activity_id,
         'Event' as activity_object,
         'meeting' as channel,
+        subject,
         coalesce(start_at, activity_at, {{ utc_midnight('activity_date') }}) as occurred_at,
         account_id as source_account_id,
         what_id,
@@ -108,6 +113,7 @@ sf_resolved as (
         sf_activities.activity_id,
         sf_activities.activity_object,
         sf_activities.channel,
+        sf_activities.subject,
         sf_activities.occurred_at,
         coalesce(
             by_account.account_id,
@@ -136,17 +142,18 @@ sf_resolved as (
 
 hs_activities as (
 
-    select 'calls' as engagement_type, call_id as activity_id, 'call' as channel, occurred_at,
-        is_archived or is_deleted as is_deleted
+    select 'calls' as engagement_type, call_id as activity_id, 'call' as channel, call_title as subject,
+        occurred_at, is_archived or is_deleted as is_deleted
     from hs_calls
     union all
-    select 'emails', email_id, 'email', occurred_at, is_archived or is_deleted from hs_emails
+    select 'emails', email_id, 'email', email_subject, occurred_at, is_archived or is_deleted from hs_emails
     union all
-    select 'meetings', meeting_id, 'meeting', occurred_at, is_archived or is_deleted from hs_meetings
+    select 'meetings', meeting_id, 'meeting', meeting_title, occurred_at, is_archived or is_deleted from hs_meetings
     union all
-    select 'notes', note_id, 'note', occurred_at, is_archived or is_deleted from hs_notes
+    select 'notes', note_id, 'note', cast(null as {{ dbt.type_string() }}), occurred_at, is_archived or is_deleted
+    from hs_notes
     union all
-    select 'tasks', task_id, 'task', occurred_at, is_archived or is_deleted from hs_tasks
+    select 'tasks', task_id, 'task', task_subject, occurred_at, is_archived or is_deleted from hs_tasks
 
 ),
 
@@ -191,6 +198,7 @@ hs_resolved as (
         hs_activities.engagement_type,
         hs_activities.activity_id,
         hs_activities.channel,
+        hs_activities.subject,
         hs_activities.occurred_at,
         coalesce(hs_company_account.account_id, hs_contact_person.account_id) as account_id,
         hs_contact_person.person_key,
@@ -205,10 +213,14 @@ hs_resolved as (
 
 ),
 
-mirrored_sf_tasks as (
+mirror_candidates as (
 
-    -- a Salesforce email/call task with a HubSpot twin of the same person and channel at (almost) the same time
-    select distinct sf_resolved.activity_id
+    -- Salesforce email/call tasks with a HubSpot twin of the same person and channel at (almost) the same time
+    select
+        sf_resolved.activity_id as sf_activity_id,
+        hs_resolved.engagement_type,
+        hs_resolved.activity_id as hs_activity_id,
+        abs({{ dbt.datediff('hs_resolved.occurred_at', 'sf_resolved.occurred_at', 'second') }}) as seconds_apart
     from sf_resolved
     inner join hs_resolved
         on hs_resolved.person_key = sf_resolved.person_key
@@ -217,6 +229,43 @@ mirrored_sf_tasks as (
         and hs_resolved.occurred_at <= {{ dbt.dateadd('second', var('mirror_match_seconds'), 'sf_resolved.occurred_at') }}
     where sf_resolved.activity_object = 'Task'
         and sf_resolved.channel in ('email', 'call')
+
+    union all
+
+    -- HubSpot returns no associations for archived engagements, so those (and any without a contact) match only
+    -- a task of the same channel at exactly the same instant whose subject contains theirs
+    select
+        sf_resolved.activity_id as sf_activity_id,
+        hs_resolved.engagement_type,
+        hs_resolved.activity_id as hs_activity_id,
+        0 as seconds_apart
+    from sf_resolved
+    inner join hs_resolved
+        on hs_resolved.occurred_at = sf_resolved.occurred_at
+        and hs_resolved.channel = sf_resolved.channel
+    where sf_resolved.activity_object = 'Task'
+        and sf_resolved.channel in ('email', 'call')
+        and hs_resolved.person_key is null
+        and (hs_resolved.subject is null or {{ dbt.position('hs_resolved.subject', 'sf_resolved.subject') }} > 0)
+
+),
+
+mirrored_sf_tasks as (
+
+    -- one copy per original: a pair counts when each is the other's closest candidate
+    select sf_activity_id as activity_id
+    from (
+        select
+            sf_activity_id,
+            row_number() over (
+                partition by sf_activity_id order by seconds_apart, engagement_type, hs_activity_id
+            ) as sf_rank,
+            row_number() over (
+                partition by engagement_type, hs_activity_id order by seconds_apart, sf_activity_id
+            ) as hs_rank
+        from mirror_candidates
+    ) as ranked
+    where sf_rank = 1 and hs_rank = 1
 
 ),
 
