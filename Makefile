@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: help uv install demo dev test test-slow test-all lint format bench dbt-parse dbt-build dbt-docs clean
+.PHONY: help uv install demo dev test test-slow test-all lint format bench bench-dbt dbt-parse dbt-build dbt-docs clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ test-all: install
 
 bench: install  ## ingestion benchmark on the simulator (BENCH_ARGS="--scale large --reps 3")
 	$(RUN) python bench/ingest_bench.py $(BENCH_ARGS)
+
+bench-dbt: install  ## dbt build benchmark on a landed dataset (DBT_BENCH_ARGS="--scale large --reps 3" or "--raw FILE")
+	$(RUN) python bench/dbt_bench.py $(DBT_BENCH_ARGS)
 
 # dbt on the working DuckDB: ACCTWH_DUCKDB_PATH if set, else <ACCTWH_HOME or ./warehouse>/working.duckdb (absolute,
 # so the profile does not resolve it against dbt_project/). AS_OF_DATE=YYYY-MM-DD pins the dbt var as_of_date.

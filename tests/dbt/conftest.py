@@ -17,7 +17,7 @@ import pytest
 
 from connectors.simulator.dataset.generate import generate
 from connectors.simulator.dataset.store import Dataset
-from tests.dbt.simulated_raw import ingest
+from connectors.simulator.land import ingest
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = ROOT / "dbt_project"

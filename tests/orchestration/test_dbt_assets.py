@@ -165,7 +165,7 @@ def _raw_source(manifest: Mapping[str, Any], node: Mapping[str, Any]) -> tuple[s
 def test_staging_builds_on_a_landed_simulator_dataset(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, manifest: Mapping[str, Any], tiny_dataset: Any
 ) -> None:
-    from tests.dbt.simulated_raw import ingest
+    from connectors.simulator.land import ingest
 
     path = tmp_path / "working.duckdb"
     ingest(tiny_dataset, path)  # generate("tiny", seed=1, as_of=2025-06-30), landed by the real connectors

@@ -1,6 +1,6 @@
-"""Land a simulator dataset in a raw DuckDB warehouse through the real connectors (for the dbt tests).
+"""Land a simulator dataset in a raw DuckDB warehouse through the real connectors (dbt tests, benchmarks).
 
-    uv run python tests/dbt/simulated_raw.py --scale small --as-of 2026-06-30 --out /tmp/small.duckdb
+    uv run python -m connectors.simulator.land --scale small --as-of 2026-06-30 --out /tmp/small.duckdb
 
 The simulator's HubSpot rate limits are switched off and the connector's token buckets raised, so a `small`
 dataset lands in seconds; everything else (clients, HTTP, merges, state) is the production path.
@@ -13,19 +13,15 @@ import sys
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from connectors.hubspot.config import HubSpotConfig  # noqa: E402
-from connectors.hubspot.sync import sync_hubspot  # noqa: E402
-from connectors.salesforce.config import SalesforceConfig  # noqa: E402
-from connectors.salesforce.sync import SyncOptions, sync_salesforce  # noqa: E402
-from connectors.simulator.dataset.generate import generate  # noqa: E402
-from connectors.simulator.dataset.store import Dataset  # noqa: E402
-from connectors.simulator.server.settings import SimulatorSettings  # noqa: E402
-from connectors.simulator.server.simulator import CrmSimulator  # noqa: E402
-from connectors.warehouse.raw import RawWarehouse  # noqa: E402
+from connectors.hubspot.config import HubSpotConfig
+from connectors.hubspot.sync import sync_hubspot
+from connectors.salesforce.config import SalesforceConfig
+from connectors.salesforce.sync import SyncOptions, sync_salesforce
+from connectors.simulator.dataset.generate import generate
+from connectors.simulator.dataset.store import Dataset
+from connectors.simulator.server.settings import SimulatorSettings
+from connectors.simulator.server.simulator import CrmSimulator
+from connectors.warehouse.raw import RawWarehouse
 
 
 def fast_settings() -> SimulatorSettings:
@@ -35,8 +31,13 @@ def fast_settings() -> SimulatorSettings:
     return settings
 
 
-def ingest(dataset: Dataset, path: Path) -> None:
+def ingest(dataset: Dataset, path: Path, verbose: bool = False) -> None:
     """Full sync of both CRMs into ``path``; raises if any object did not finish with ``success``."""
+
+    def say(line: str) -> None:
+        if verbose:
+            print(line, file=sys.stderr, flush=True)
+
     with CrmSimulator(dataset, settings=fast_settings()) as sim:
         sf_env = {
             "SALESFORCE_URL": sim.salesforce_url,
@@ -46,9 +47,13 @@ def ingest(dataset: Dataset, path: Path) -> None:
         }
         hs_env = {"HUBSPOT_URL": sim.hubspot_url, "HUBSPOT_ACCESS_TOKEN": "pat-test"}
         with RawWarehouse(path) as wh:
-            results = sync_salesforce(SalesforceConfig.from_env(sf_env), wh, options=SyncOptions(bulk_wait=0.01))
+            results = sync_salesforce(
+                SalesforceConfig.from_env(sf_env), wh, options=SyncOptions(bulk_wait=0.01),
+                progress=lambda obj, loaded: say(f"salesforce {obj}: {loaded:,} rows"),
+            )
             results += sync_hubspot(
-                HubSpotConfig.from_env(hs_env, general_per_10s=100_000, search_per_second=1_000), wh
+                HubSpotConfig.from_env(hs_env, general_per_10s=100_000, search_per_second=1_000), wh,
+                progress=lambda r: say(f"hubspot {r.object}: {r.status}, {r.rows_inserted + r.rows_updated:,} rows"),
             )
     bad = [f"{r.object}: {r.status} {r.message}" for r in results if r.status != "success"]
     if bad:
@@ -62,7 +67,7 @@ def main() -> int:
     parser.add_argument("--as-of", type=date.fromisoformat, default=date(2026, 6, 30))
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
-    ingest(generate(args.scale, seed=args.seed, as_of=args.as_of), args.out)
+    ingest(generate(args.scale, seed=args.seed, as_of=args.as_of), args.out, verbose=True)
     return 0
 
 
