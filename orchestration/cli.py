@@ -4,6 +4,7 @@
     acctwh simulator serve --dataset DIR [--port N]      serve a dataset as Salesforce + HubSpot APIs
     acctwh demo [--scale S | --dataset DIR] [--days N]   the end-to-end demo on the simulator
     acctwh ingest [--source S] [--full-refresh] [--home DIR]  sync the CRMs into the raw layer (no Dagster)
+    acctwh rollback [--home DIR] [--to VERSION] [--list]  serve the previous published marts again
 
 Errors a user can fix (a bad dataset file, a port in use) print one clear line and exit 2.
 """
@@ -79,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--full-refresh", action="store_true", help="re-read everything instead of the increment")
     ingest.add_argument("--home", type=Path, default=None,
                         help="warehouse folder (default $ACCTWH_HOME, else ./warehouse)")
+
+    rollback = sub.add_parser("rollback", help="serve the previously published marts again (BI sees it at once)")
+    rollback.add_argument("--home", type=Path, default=None,
+                          help="warehouse folder (default $ACCTWH_HOME, else ./warehouse)")
+    rollback.add_argument("--to", metavar="VERSION", default=None, help="restore this kept version instead")
+    rollback.add_argument("--list", action="store_true", help="only list the kept versions")
     return parser
 
 
@@ -100,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
                             home=args.home, days=args.days)
         if args.command == "ingest":
             return _ingest(args)
+        if args.command == "rollback":
+            return _rollback(args)
     except (CliError, DatasetError, FileExistsError, ValueError) as exc:
         print(f"acctwh: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -178,6 +187,43 @@ def _ingest(args: argparse.Namespace) -> int:
               f"{(first.message or 'no message').splitlines()[0]}{more}", file=sys.stderr)
         return 1
     return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    """List the kept versions, or swap the previous (or ``--to``) one in; exit 2 with one line when impossible."""
+    import os
+
+    from connectors.warehouse.serving import ServingError, list_versions, rollback
+
+    home = args.home or Path(os.environ.get("ACCTWH_HOME") or "warehouse")
+    serving_db = home / "serving" / "marts.duckdb"
+    if args.list:
+        versions = list_versions(home)
+        if not versions:
+            raise CliError(f"no published versions in {home / 'serving' / 'versions'}")
+        for line in versions_table(versions):
+            print(line)
+        return 0
+    before = next((v.version for v in list_versions(home) if v.serving), None)
+    try:
+        now = rollback(home, args.to)
+    except ServingError as exc:
+        raise CliError(str(exc)) from None
+    print(f"now serving {now} (was {before or 'unknown'})")
+    print(f"  DuckDB:  {serving_db}")
+    print(f"  Parquet: {home / 'serving' / 'parquet'}")
+    return 0
+
+
+def versions_table(versions: list[Any]) -> list[str]:
+    """``--list``: newest first; ``*`` marks what BI reads (``*duckdb``/``*parquet`` if the two disagree)."""
+    header = ("", "version", "published at", "marts", "rows")
+    marks = {(True, True): "*", (True, False): "*duckdb", (False, True): "*parquet"}
+    body = [(marks.get((v.serving, v.parquet), ""), v.version, v.published_at[:19].replace("T", " "),
+             str(len(v.row_counts)), f"{sum(v.row_counts.values()):,}") for v in versions]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
+    return ["  ".join(c.rjust(w) if i == 4 else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+            .rstrip() for row in [header, *body]]
 
 
 def _ingest_salesforce(config: Any, wh: Any, full_refresh: bool) -> list[Any]:
