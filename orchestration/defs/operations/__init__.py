@@ -1,0 +1,1 @@
+"""Nightly operations: the schedule, run-failure alerts and freshness policies."""

@@ -1,0 +1,1 @@
+"""Write-audit-publish: ``published_marts`` copies checked candidate marts into the serving file BI reads."""
