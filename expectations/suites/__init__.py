@@ -1,0 +1,1 @@
+"""One module per mart, each with ``build(config) -> MartSuite``; expectations.registry maps mart names to them."""
