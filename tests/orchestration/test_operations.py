@@ -92,3 +92,13 @@ def test_raw_marts_and_serving_assets_have_the_nightly_freshness_policy():
                 dg.AssetKey(["marts", "fct_account_arr_monthly"]), dg.AssetKey("published_marts")):
         assert specs[key].freshness_policy == NIGHTLY, key
     assert specs[dg.AssetKey(["staging", "stg_salesforce__accounts"])].freshness_policy is None
+
+
+def test_nightly_job_runs_the_gate_before_publishing():
+    from orchestration.definitions import defs
+
+    job = defs().resolve_job_def("nightly_refresh_job")
+    check_keys = job.asset_layer.asset_graph.asset_check_keys
+    gx = {k for k in check_keys if k.name == "gx_suite"}
+    assert {k.asset_key.path[-1] for k in gx} >= {"fct_account_arr_monthly", "dim_accounts", "mart_account_360"}
+    assert dg.AssetKey("published_marts") in job.asset_layer.selected_asset_keys
