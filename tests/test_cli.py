@@ -52,11 +52,3 @@ def test_bad_fault_file_is_reported(tmp_path: Path) -> None:
     assert "fault #1" in result.stderr and "explode" in result.stderr
     assert "Traceback" not in result.stderr
 
-
-def test_demo_runs_on_a_tiny_dataset(tmp_path: Path) -> None:
-    result = run_cli("demo", "--scale", "tiny", "--home", str(tmp_path / "wh"), "--days", "1",
-                     "--as-of", "2025-06-30")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "Every count matched." in result.stdout
-    assert "MISMATCH" not in result.stdout
-    assert "Day 1" in result.stdout

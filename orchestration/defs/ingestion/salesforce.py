@@ -2,8 +2,9 @@
 
 Asset keys are ``["salesforce", <object lower>]`` so dbt sources named ``salesforce`` with those table names
 resolve to them. The multi-asset is subsettable: a run syncs exactly the selected objects. The multi-currency
-tables (``CurrencyType``, ``DatedConversionRate``) exist only in multi-currency orgs; elsewhere they are
-materialized as absent (``present_in_org: false``, no table) so the dbt step downstream still runs.
+tables (``CurrencyType``, ``DatedConversionRate``) exist only in multi-currency orgs: an object missing from the
+org's describeGlobal is materialized as absent (``present_in_org: false``, no table) so the dbt step downstream
+still runs (its staging model reads an empty relation).
 
 A ``partial`` result (quota guard, 403 REQUEST_LIMIT_EXCEEDED) or a ``failed`` one never looks like success: the
 tables that loaded are materialized (their ``status`` metadata says what happened), then the step raises a
@@ -72,9 +73,12 @@ def run_salesforce(context: dg.AssetExecutionContext, salesforce: SalesforceReso
     except SalesforceConnectorError as exc:  # transient: let the retry policy try again
         raise connector_failure("Salesforce", exc, retry=True) from None
 
-    absent = [o for o in objects if o in MULTI_CURRENCY_OBJECTS and o not in available]
+    # CurrencyType/DatedConversionRate exist only in multi-currency orgs; a trimmed org (or the simulator fed a
+    # partial export) may lack others. Absent objects are recorded, not failed: dbt reads them as empty.
+    absent = [o for o in objects if o not in available]
     if absent:
-        context.log.info(f"salesforce: {', '.join(absent)} not in this org (single-currency); recorded as absent")
+        level = context.log.info if set(absent) <= set(MULTI_CURRENCY_OBJECTS) else context.log.warning
+        level(f"salesforce: {', '.join(absent)} not in this org; recorded as absent")
     wanted = [o for o in objects if o not in absent]
     results: list[Any] = []
     with warehouse.open() as wh:
@@ -94,7 +98,7 @@ def run_salesforce(context: dg.AssetExecutionContext, salesforce: SalesforceReso
         yield dg.MaterializeResult(
             asset_key=asset_key(obj),
             metadata={"present_in_org": False,
-                      "note": dg.MetadataValue.text(f"{obj} exists only in multi-currency orgs; no table landed")})
+                      "note": dg.MetadataValue.text(f"{obj} is not in this org's describeGlobal; no table landed")})
     bad = [r for r in results if r.status != "success"]
     if bad:
         stopped = any(r.status in ("partial", "skipped") for r in bad)

@@ -2,7 +2,28 @@ with
 
 source as (
 
-    select * from {{ source('hubspot', 'calls') }}
+    {{ filled_source('hubspot', 'calls', {
+        'id': 'varchar',
+        'created_at': 'timestamp with time zone',
+        'updated_at': 'timestamp with time zone',
+        'archived': 'boolean',
+        'archived_at': 'timestamp with time zone',
+        'hs_object_id': 'decimal(38,9)',
+        'hs_createdate': 'timestamp with time zone',
+        'hs_lastmodifieddate': 'timestamp with time zone',
+        'hs_timestamp': 'timestamp with time zone',
+        'hubspot_owner_id': 'varchar',
+        'hs_body_preview': 'varchar',
+        'hs_activity_type': 'varchar',
+        'hs_call_title': 'varchar',
+        'hs_call_body': 'varchar',
+        'hs_call_direction': 'varchar',
+        'hs_call_duration': 'decimal(38,9)',
+        'hs_call_status': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

@@ -2,7 +2,32 @@ with
 
 source as (
 
-    select * from {{ source('hubspot', 'companies') }}
+    {{ filled_source('hubspot', 'companies', {
+        'id': 'varchar',
+        'created_at': 'timestamp with time zone',
+        'updated_at': 'timestamp with time zone',
+        'archived': 'boolean',
+        'archived_at': 'timestamp with time zone',
+        'hs_object_id': 'decimal(38,9)',
+        'createdate': 'timestamp with time zone',
+        'hs_lastmodifieddate': 'timestamp with time zone',
+        'hubspot_owner_id': 'varchar',
+        'name': 'varchar',
+        'domain': 'varchar',
+        'website': 'varchar',
+        'industry': 'varchar',
+        'annualrevenue': 'decimal(38,9)',
+        'numberofemployees': 'decimal(38,9)',
+        'lifecyclestage': 'varchar',
+        'type': 'varchar',
+        'country': 'varchar',
+        'city': 'varchar',
+        'salesforceaccountid': 'varchar',
+        'hs_num_child_companies': 'decimal(38,9)',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

@@ -2,7 +2,29 @@ with
 
 source as (
 
-    select * from {{ source('hubspot', 'contacts') }}
+    {{ filled_source('hubspot', 'contacts', {
+        'id': 'varchar',
+        'created_at': 'timestamp with time zone',
+        'updated_at': 'timestamp with time zone',
+        'archived': 'boolean',
+        'archived_at': 'timestamp with time zone',
+        'hs_object_id': 'decimal(38,9)',
+        'createdate': 'timestamp with time zone',
+        'lastmodifieddate': 'timestamp with time zone',
+        'hubspot_owner_id': 'varchar',
+        'email': 'varchar',
+        'firstname': 'varchar',
+        'lastname': 'varchar',
+        'jobtitle': 'varchar',
+        'associatedcompanyid': 'decimal(38,9)',
+        'lifecyclestage': 'varchar',
+        'hs_buying_role': 'varchar[]',
+        'salesforcecontactid': 'varchar',
+        'country': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

@@ -2,7 +2,16 @@ with
 
 source as (
 
-    select * from {{ source('hubspot', 'assoc_deals__contacts') }}
+    {{ filled_source('hubspot', 'assoc_deals__contacts', {
+        'from_id': 'varchar',
+        'to_id': 'varchar',
+        'type_id': 'bigint',
+        'category': 'varchar',
+        'label': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

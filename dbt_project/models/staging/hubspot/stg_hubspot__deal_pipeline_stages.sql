@@ -2,14 +2,42 @@ with
 
 stages as (
 
-    select * from {{ source('hubspot', 'pipeline_stages') }}
+    {{ filled_source('hubspot', 'pipeline_stages', {
+        'id': 'varchar',
+        'object_type': 'varchar',
+        'pipeline_id': 'varchar',
+        'stage_id': 'varchar',
+        'label': 'varchar',
+        'display_order': 'bigint',
+        'is_closed': 'varchar',
+        'probability': 'varchar',
+        'archived': 'boolean',
+        'created_at': 'timestamp with time zone',
+        'updated_at': 'timestamp with time zone',
+        'metadata': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
     where object_type = 'deals'
 
 ),
 
 pipelines as (
 
-    select * from {{ source('hubspot', 'pipelines') }}
+    {{ filled_source('hubspot', 'pipelines', {
+        'id': 'varchar',
+        'object_type': 'varchar',
+        'pipeline_id': 'varchar',
+        'label': 'varchar',
+        'display_order': 'bigint',
+        'archived': 'boolean',
+        'created_at': 'timestamp with time zone',
+        'updated_at': 'timestamp with time zone',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
     where object_type = 'deals'
 
 ),

@@ -2,7 +2,37 @@ with
 
 source as (
 
-    select * from {{ source('hubspot', 'deals') }}
+    {{ filled_source('hubspot', 'deals', {
+        'id': 'varchar',
+        'created_at': 'timestamp with time zone',
+        'updated_at': 'timestamp with time zone',
+        'archived': 'boolean',
+        'archived_at': 'timestamp with time zone',
+        'hs_object_id': 'decimal(38,9)',
+        'createdate': 'timestamp with time zone',
+        'hs_lastmodifieddate': 'timestamp with time zone',
+        'hubspot_owner_id': 'varchar',
+        'dealname': 'varchar',
+        'amount': 'decimal(38,9)',
+        'dealstage': 'varchar',
+        'pipeline': 'varchar',
+        'closedate': 'timestamp with time zone',
+        'dealtype': 'varchar',
+        'deal_currency_code': 'varchar',
+        'amount_in_home_currency': 'decimal(38,9)',
+        'hs_is_closed': 'boolean',
+        'hs_is_closed_won': 'boolean',
+        'hs_deal_stage_probability': 'decimal(38,9)',
+        'hs_closed_amount': 'decimal(38,9)',
+        'hs_mrr': 'decimal(38,9)',
+        'hs_arr': 'decimal(38,9)',
+        'hs_salesforceopportunityid': 'varchar',
+        'closed_lost_reason': 'varchar',
+        'closed_won_reason': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

@@ -2,7 +2,27 @@ with
 
 source as (
 
-    select * from {{ source('hubspot', 'emails') }}
+    {{ filled_source('hubspot', 'emails', {
+        'id': 'varchar',
+        'created_at': 'timestamp with time zone',
+        'updated_at': 'timestamp with time zone',
+        'archived': 'boolean',
+        'archived_at': 'timestamp with time zone',
+        'hs_object_id': 'decimal(38,9)',
+        'hs_createdate': 'timestamp with time zone',
+        'hs_lastmodifieddate': 'timestamp with time zone',
+        'hs_timestamp': 'timestamp with time zone',
+        'hubspot_owner_id': 'varchar',
+        'hs_body_preview': 'varchar',
+        'hs_activity_type': 'varchar',
+        'hs_email_subject': 'varchar',
+        'hs_email_text': 'varchar',
+        'hs_email_direction': 'varchar',
+        'hs_email_status': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

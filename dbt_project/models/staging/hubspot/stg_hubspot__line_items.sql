@@ -2,7 +2,37 @@ with
 
 source as (
 
-    select * from {{ source('hubspot', 'line_items') }}
+    {{ filled_source('hubspot', 'line_items', {
+        'id': 'varchar',
+        'created_at': 'timestamp with time zone',
+        'updated_at': 'timestamp with time zone',
+        'archived': 'boolean',
+        'archived_at': 'timestamp with time zone',
+        'hs_object_id': 'decimal(38,9)',
+        'createdate': 'timestamp with time zone',
+        'hs_lastmodifieddate': 'timestamp with time zone',
+        'hubspot_owner_id': 'varchar',
+        'name': 'varchar',
+        'hs_product_id': 'decimal(38,9)',
+        'hs_sku': 'varchar',
+        'quantity': 'decimal(38,9)',
+        'price': 'decimal(38,9)',
+        'amount': 'decimal(38,9)',
+        'discount': 'decimal(38,9)',
+        'hs_line_item_currency_code': 'varchar',
+        'recurringbillingfrequency': 'varchar',
+        'hs_recurring_billing_start_date': 'date',
+        'hs_recurring_billing_end_date': 'date',
+        'hs_term_in_months': 'decimal(38,9)',
+        'hs_recurring_billing_period': 'varchar',
+        'hs_recurring_billing_number_of_payments': 'decimal(38,9)',
+        'hs_mrr': 'decimal(38,9)',
+        'hs_arr': 'decimal(38,9)',
+        'hs_tcv': 'decimal(38,9)',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

@@ -2,7 +2,29 @@ with
 
 source as (
 
-    select * from {{ source('hubspot', 'meetings') }}
+    {{ filled_source('hubspot', 'meetings', {
+        'id': 'varchar',
+        'created_at': 'timestamp with time zone',
+        'updated_at': 'timestamp with time zone',
+        'archived': 'boolean',
+        'archived_at': 'timestamp with time zone',
+        'hs_object_id': 'decimal(38,9)',
+        'hs_createdate': 'timestamp with time zone',
+        'hs_lastmodifieddate': 'timestamp with time zone',
+        'hs_timestamp': 'timestamp with time zone',
+        'hubspot_owner_id': 'varchar',
+        'hs_body_preview': 'varchar',
+        'hs_activity_type': 'varchar',
+        'hs_meeting_title': 'varchar',
+        'hs_meeting_body': 'varchar',
+        'hs_meeting_start_time': 'timestamp with time zone',
+        'hs_meeting_end_time': 'timestamp with time zone',
+        'hs_meeting_outcome': 'varchar',
+        'hs_meeting_location': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

@@ -2,7 +2,23 @@ with
 
 source as (
 
-    select * from {{ source('hubspot', 'owners') }}
+    {{ filled_source('hubspot', 'owners', {
+        'id': 'varchar',
+        'email': 'varchar',
+        'first_name': 'varchar',
+        'last_name': 'varchar',
+        'user_id': 'varchar',
+        'user_id_including_inactive': 'varchar',
+        'type': 'varchar',
+        'created_at': 'timestamp with time zone',
+        'updated_at': 'timestamp with time zone',
+        'archived': 'boolean',
+        'primary_team_id': 'varchar',
+        'teams': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

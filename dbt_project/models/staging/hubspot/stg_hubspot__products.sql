@@ -2,7 +2,27 @@ with
 
 source as (
 
-    select * from {{ source('hubspot', 'products') }}
+    {{ filled_source('hubspot', 'products', {
+        'id': 'varchar',
+        'created_at': 'timestamp with time zone',
+        'updated_at': 'timestamp with time zone',
+        'archived': 'boolean',
+        'archived_at': 'timestamp with time zone',
+        'hs_object_id': 'decimal(38,9)',
+        'createdate': 'timestamp with time zone',
+        'hs_lastmodifieddate': 'timestamp with time zone',
+        'hubspot_owner_id': 'varchar',
+        'name': 'varchar',
+        'hs_sku': 'varchar',
+        'price': 'decimal(38,9)',
+        'description': 'varchar',
+        'recurringbillingfrequency': 'varchar',
+        'hs_product_type': 'varchar',
+        'product_family': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

@@ -2,7 +2,38 @@ with
 
 source as (
 
-    select * from {{ source('salesforce', 'account') }}
+    {{ filled_source('salesforce', 'account', {
+        'Id': 'varchar',
+        'IsDeleted': 'boolean',
+        'CreatedDate': 'timestamp with time zone',
+        'CreatedById': 'varchar',
+        'LastModifiedDate': 'timestamp with time zone',
+        'LastModifiedById': 'varchar',
+        'SystemModstamp': 'timestamp with time zone',
+        'Name': 'varchar',
+        'Type': 'varchar',
+        'ParentId': 'varchar',
+        'MasterRecordId': 'varchar',
+        'Industry': 'varchar',
+        'Website': 'varchar',
+        'AnnualRevenue': 'decimal(18,0)',
+        'NumberOfEmployees': 'bigint',
+        'OwnerId': 'varchar',
+        'BillingStreet': 'varchar',
+        'BillingCity': 'varchar',
+        'BillingState': 'varchar',
+        'BillingPostalCode': 'varchar',
+        'BillingCountry': 'varchar',
+        'AccountSource': 'varchar',
+        'CurrencyIsoCode': 'varchar',
+        'Description': 'varchar',
+        'LastActivityDate': 'date',
+        'Health_Score__c': 'decimal(5,1)',
+        'Customer_Tier__c': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

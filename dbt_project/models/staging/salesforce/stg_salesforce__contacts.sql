@@ -2,7 +2,32 @@ with
 
 source as (
 
-    select * from {{ source('salesforce', 'contact') }}
+    {{ filled_source('salesforce', 'contact', {
+        'Id': 'varchar',
+        'IsDeleted': 'boolean',
+        'CreatedDate': 'timestamp with time zone',
+        'CreatedById': 'varchar',
+        'LastModifiedDate': 'timestamp with time zone',
+        'LastModifiedById': 'varchar',
+        'SystemModstamp': 'timestamp with time zone',
+        'AccountId': 'varchar',
+        'FirstName': 'varchar',
+        'LastName': 'varchar',
+        'Name': 'varchar',
+        'Title': 'varchar',
+        'Department': 'varchar',
+        'Email': 'varchar',
+        'Phone': 'varchar',
+        'LeadSource': 'varchar',
+        'ReportsToId': 'varchar',
+        'OwnerId': 'varchar',
+        'MailingCountry': 'varchar',
+        'HasOptedOutOfEmail': 'boolean',
+        'LastActivityDate': 'date',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

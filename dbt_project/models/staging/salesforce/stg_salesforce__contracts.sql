@@ -2,7 +2,29 @@ with
 
 source as (
 
-    select * from {{ source('salesforce', 'contract') }}
+    {{ filled_source('salesforce', 'contract', {
+        'Id': 'varchar',
+        'IsDeleted': 'boolean',
+        'CreatedDate': 'timestamp with time zone',
+        'CreatedById': 'varchar',
+        'LastModifiedDate': 'timestamp with time zone',
+        'LastModifiedById': 'varchar',
+        'SystemModstamp': 'timestamp with time zone',
+        'AccountId': 'varchar',
+        'ContractNumber': 'varchar',
+        'StartDate': 'date',
+        'ContractTerm': 'bigint',
+        'EndDate': 'date',
+        'Status': 'varchar',
+        'StatusCode': 'varchar',
+        'OwnerId': 'varchar',
+        'ActivatedDate': 'timestamp with time zone',
+        'CustomerSignedDate': 'date',
+        'CurrencyIsoCode': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

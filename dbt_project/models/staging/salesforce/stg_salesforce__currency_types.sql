@@ -3,7 +3,7 @@ with
 source as (
 
     -- present only in multi-currency orgs
-    {{ source_or_empty('salesforce', 'currencytype', {'Id': 'varchar', 'CreatedDate': 'timestamptz', 'CreatedById': 'varchar', 'LastModifiedDate': 'timestamptz', 'LastModifiedById': 'varchar', 'SystemModstamp': 'timestamptz', 'IsoCode': 'varchar', 'ConversionRate': 'decimal(18, 6)', 'DecimalPlaces': 'bigint', 'IsActive': 'boolean', 'IsCorporate': 'boolean', '_is_deleted': 'boolean', '_deleted_at': 'timestamptz', '_loaded_at': 'timestamptz'}) }}
+    {{ filled_source('salesforce', 'currencytype', {'Id': 'varchar', 'CreatedDate': 'timestamptz', 'CreatedById': 'varchar', 'LastModifiedDate': 'timestamptz', 'LastModifiedById': 'varchar', 'SystemModstamp': 'timestamptz', 'IsoCode': 'varchar', 'ConversionRate': 'decimal(18, 6)', 'DecimalPlaces': 'bigint', 'IsActive': 'boolean', 'IsCorporate': 'boolean', '_is_deleted': 'boolean', '_deleted_at': 'timestamptz', '_loaded_at': 'timestamptz'}) }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 source as (
 
     -- present only in multi-currency orgs
-    {{ source_or_empty('salesforce', 'datedconversionrate', {'Id': 'varchar', 'CreatedDate': 'timestamptz', 'CreatedById': 'varchar', 'LastModifiedDate': 'timestamptz', 'LastModifiedById': 'varchar', 'SystemModstamp': 'timestamptz', 'IsoCode': 'varchar', 'ConversionRate': 'decimal(18, 6)', 'StartDate': 'date', 'NextStartDate': 'date', '_is_deleted': 'boolean', '_deleted_at': 'timestamptz', '_loaded_at': 'timestamptz'}) }}
+    {{ filled_source('salesforce', 'datedconversionrate', {'Id': 'varchar', 'CreatedDate': 'timestamptz', 'CreatedById': 'varchar', 'LastModifiedDate': 'timestamptz', 'LastModifiedById': 'varchar', 'SystemModstamp': 'timestamptz', 'IsoCode': 'varchar', 'ConversionRate': 'decimal(18, 6)', 'StartDate': 'date', 'NextStartDate': 'date', '_is_deleted': 'boolean', '_deleted_at': 'timestamptz', '_loaded_at': 'timestamptz'}) }}
 
 ),
 

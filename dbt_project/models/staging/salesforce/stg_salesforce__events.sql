@@ -2,7 +2,32 @@ with
 
 source as (
 
-    select * from {{ source('salesforce', 'event') }}
+    {{ filled_source('salesforce', 'event', {
+        'Id': 'varchar',
+        'IsDeleted': 'boolean',
+        'CreatedDate': 'timestamp with time zone',
+        'CreatedById': 'varchar',
+        'LastModifiedDate': 'timestamp with time zone',
+        'LastModifiedById': 'varchar',
+        'SystemModstamp': 'timestamp with time zone',
+        'WhoId': 'varchar',
+        'WhatId': 'varchar',
+        'AccountId': 'varchar',
+        'OwnerId': 'varchar',
+        'Subject': 'varchar',
+        'ActivityDate': 'date',
+        'ActivityDateTime': 'timestamp with time zone',
+        'StartDateTime': 'timestamp with time zone',
+        'EndDateTime': 'timestamp with time zone',
+        'DurationInMinutes': 'bigint',
+        'IsAllDayEvent': 'boolean',
+        'Type': 'varchar',
+        'EventSubtype': 'varchar',
+        'IsArchived': 'boolean',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

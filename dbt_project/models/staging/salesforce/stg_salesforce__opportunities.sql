@@ -2,7 +2,45 @@ with
 
 source as (
 
-    select * from {{ source('salesforce', 'opportunity') }}
+    {{ filled_source('salesforce', 'opportunity', {
+        'Id': 'varchar',
+        'IsDeleted': 'boolean',
+        'CreatedDate': 'timestamp with time zone',
+        'CreatedById': 'varchar',
+        'LastModifiedDate': 'timestamp with time zone',
+        'LastModifiedById': 'varchar',
+        'SystemModstamp': 'timestamp with time zone',
+        'AccountId': 'varchar',
+        'Name': 'varchar',
+        'StageName': 'varchar',
+        'Amount': 'decimal(18,2)',
+        'Probability': 'decimal(3,0)',
+        'ExpectedRevenue': 'decimal(18,2)',
+        'CloseDate': 'date',
+        'IsClosed': 'boolean',
+        'IsWon': 'boolean',
+        'Type': 'varchar',
+        'ForecastCategory': 'varchar',
+        'ForecastCategoryName': 'varchar',
+        'LeadSource': 'varchar',
+        'NextStep': 'varchar',
+        'OwnerId': 'varchar',
+        'Pricebook2Id': 'varchar',
+        'HasOpportunityLineItem': 'boolean',
+        'CurrencyIsoCode': 'varchar',
+        'FiscalYear': 'bigint',
+        'FiscalQuarter': 'bigint',
+        'LastStageChangeDate': 'timestamp with time zone',
+        'MEDDIC_Metrics__c': 'varchar',
+        'MEDDIC_Economic_Buyer__c': 'varchar',
+        'MEDDIC_Decision_Criteria__c': 'varchar',
+        'MEDDIC_Decision_Process__c': 'varchar',
+        'MEDDIC_Identify_Pain__c': 'varchar',
+        'MEDDIC_Champion__c': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

@@ -2,7 +2,23 @@ with
 
 source as (
 
-    select * from {{ source('salesforce', 'opportunitycontactrole') }}
+    {{ filled_source('salesforce', 'opportunitycontactrole', {
+        'Id': 'varchar',
+        'IsDeleted': 'boolean',
+        'CreatedDate': 'timestamp with time zone',
+        'CreatedById': 'varchar',
+        'LastModifiedDate': 'timestamp with time zone',
+        'LastModifiedById': 'varchar',
+        'SystemModstamp': 'timestamp with time zone',
+        'OpportunityId': 'varchar',
+        'ContactId': 'varchar',
+        'Role': 'varchar',
+        'IsPrimary': 'boolean',
+        'CurrencyIsoCode': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

@@ -2,7 +2,26 @@ with
 
 source as (
 
-    select * from {{ source('salesforce', 'opportunityhistory') }}
+    {{ filled_source('salesforce', 'opportunityhistory', {
+        'Id': 'varchar',
+        'IsDeleted': 'boolean',
+        'CreatedDate': 'timestamp with time zone',
+        'CreatedById': 'varchar',
+        'SystemModstamp': 'timestamp with time zone',
+        'OpportunityId': 'varchar',
+        'StageName': 'varchar',
+        'Amount': 'decimal(18,2)',
+        'ExpectedRevenue': 'decimal(18,2)',
+        'CloseDate': 'date',
+        'Probability': 'decimal(3,0)',
+        'ForecastCategory': 'varchar',
+        'PrevAmount': 'decimal(18,2)',
+        'PrevCloseDate': 'date',
+        'CurrencyIsoCode': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

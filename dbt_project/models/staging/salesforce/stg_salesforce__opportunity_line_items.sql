@@ -2,7 +2,33 @@ with
 
 source as (
 
-    select * from {{ source('salesforce', 'opportunitylineitem') }}
+    {{ filled_source('salesforce', 'opportunitylineitem', {
+        'Id': 'varchar',
+        'IsDeleted': 'boolean',
+        'CreatedDate': 'timestamp with time zone',
+        'CreatedById': 'varchar',
+        'LastModifiedDate': 'timestamp with time zone',
+        'LastModifiedById': 'varchar',
+        'SystemModstamp': 'timestamp with time zone',
+        'OpportunityId': 'varchar',
+        'PricebookEntryId': 'varchar',
+        'Product2Id': 'varchar',
+        'ProductCode': 'varchar',
+        'Name': 'varchar',
+        'Quantity': 'decimal(12,2)',
+        'UnitPrice': 'decimal(18,2)',
+        'ListPrice': 'decimal(18,2)',
+        'TotalPrice': 'decimal(18,2)',
+        'Discount': 'decimal(3,0)',
+        'ServiceDate': 'date',
+        'Description': 'varchar',
+        'SortOrder': 'bigint',
+        'CurrencyIsoCode': 'varchar',
+        'Term_Months__c': 'decimal(4,0)',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

@@ -2,7 +2,25 @@ with
 
 source as (
 
-    select * from {{ source('salesforce', 'product2') }}
+    {{ filled_source('salesforce', 'product2', {
+        'Id': 'varchar',
+        'IsDeleted': 'boolean',
+        'CreatedDate': 'timestamp with time zone',
+        'CreatedById': 'varchar',
+        'LastModifiedDate': 'timestamp with time zone',
+        'LastModifiedById': 'varchar',
+        'SystemModstamp': 'timestamp with time zone',
+        'Name': 'varchar',
+        'ProductCode': 'varchar',
+        'Family': 'varchar',
+        'IsActive': 'boolean',
+        'Description': 'varchar',
+        'QuantityUnitOfMeasure': 'varchar',
+        'CurrencyIsoCode': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

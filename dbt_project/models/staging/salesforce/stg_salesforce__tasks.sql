@@ -2,7 +2,35 @@ with
 
 source as (
 
-    select * from {{ source('salesforce', 'task') }}
+    {{ filled_source('salesforce', 'task', {
+        'Id': 'varchar',
+        'IsDeleted': 'boolean',
+        'CreatedDate': 'timestamp with time zone',
+        'CreatedById': 'varchar',
+        'LastModifiedDate': 'timestamp with time zone',
+        'LastModifiedById': 'varchar',
+        'SystemModstamp': 'timestamp with time zone',
+        'WhoId': 'varchar',
+        'WhatId': 'varchar',
+        'AccountId': 'varchar',
+        'OwnerId': 'varchar',
+        'Subject': 'varchar',
+        'ActivityDate': 'date',
+        'Status': 'varchar',
+        'Priority': 'varchar',
+        'Type': 'varchar',
+        'TaskSubtype': 'varchar',
+        'CallDurationInSeconds': 'bigint',
+        'CallType': 'varchar',
+        'CallDisposition': 'varchar',
+        'IsClosed': 'boolean',
+        'CompletedDateTime': 'timestamp with time zone',
+        'IsArchived': 'boolean',
+        'Description': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

@@ -2,7 +2,29 @@ with
 
 source as (
 
-    select * from {{ source('salesforce', 'user') }}
+    {{ filled_source('salesforce', 'user', {
+        'Id': 'varchar',
+        'CreatedDate': 'timestamp with time zone',
+        'CreatedById': 'varchar',
+        'LastModifiedDate': 'timestamp with time zone',
+        'LastModifiedById': 'varchar',
+        'SystemModstamp': 'timestamp with time zone',
+        'Username': 'varchar',
+        'Name': 'varchar',
+        'FirstName': 'varchar',
+        'LastName': 'varchar',
+        'Title': 'varchar',
+        'Department': 'varchar',
+        'Email': 'varchar',
+        'IsActive': 'boolean',
+        'UserRoleId': 'varchar',
+        'ProfileId': 'varchar',
+        'ManagerId': 'varchar',
+        'UserType': 'varchar',
+        '_loaded_at': 'timestamp with time zone',
+        '_is_deleted': 'boolean',
+        '_deleted_at': 'timestamp with time zone'
+    }) }}
 
 ),
 

@@ -1,0 +1,27 @@
+{#- A source table with every expected column: missing columns are added as typed nulls, and a table that was never
+    landed becomes an empty relation. An org without multi-currency has no CurrencyType; a portal without custom
+    properties, or a partial export, lacks columns or objects. Staging then still builds, and the tests downstream
+    decide whether the absence matters (e.g. a non-USD line without rates fails contract_lines_known_currency).
+    Same idea as Fivetran's fill_staging_columns. -#}
+{% macro filled_source(source_name, table_name, columns) -%}
+    {%- set relation = source(source_name, table_name) -%}
+    {%- set existing = adapter.get_relation(relation.database, relation.schema, relation.identifier) if execute
+        else relation -%}
+    {%- if existing is none -%}
+    select * from (
+        select
+        {%- for name, data_type in columns.items() %}
+            cast(null as {{ data_type }}) as {{ adapter.quote(name) }}{{ ',' if not loop.last }}
+        {%- endfor %}
+        where 1 = 0
+    ) as missing_source
+    {%- else -%}
+    {%- set present = (adapter.get_columns_in_relation(existing) | map(attribute='name') | map('lower') | list)
+        if execute else [] -%}
+    select *
+    {%- for name, data_type in columns.items() if execute and name | lower not in present %},
+        cast(null as {{ data_type }}) as {{ adapter.quote(name) }}
+    {%- endfor %}
+    from {{ relation }}
+    {%- endif -%}
+{%- endmacro %}
