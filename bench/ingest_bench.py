@@ -4,13 +4,14 @@
     uv run python bench/ingest_bench.py --scale large --reps 3
     uv run python bench/ingest_bench.py --dataset DIR        # a folder from `acctwh simulator generate`
     uv run python bench/ingest_bench.py --incremental        # full sync, advance(days=1), timed incremental
-    uv run python bench/ingest_bench.py --profile sf.prof    # cProfile of the ingesting process
+    uv run python bench/ingest_bench.py --profile x.prof     # cProfile per source thread: x.prof.<source>
 
 The simulator runs in a separate process (``--serve`` mode of this script) so the ingesting process's peak
-RSS (``ru_maxrss``) and CPU are measured on their own. Each repetition syncs into a fresh DuckDB file. HubSpot
-rate limits are disabled in the simulator and the connector's token buckets are raised: a real portal allows
-100-190 requests per 10 s (and 4-5 searches/s), so a real HubSpot sync of the same volume is far slower and
-bounded by the API budget, not by this code.
+RSS (``ru_maxrss``) and CPU are measured on their own. Salesforce and HubSpot sync concurrently, one thread
+each, into one RawWarehouse (its lock serialises the single DuckDB connection). Each repetition syncs into
+a fresh DuckDB file. HubSpot rate limits are disabled in the simulator and the connector's token buckets are
+raised: a real portal allows 100-190 requests per 10 s (and 4-5 searches/s), so a real HubSpot sync of the
+same volume is far slower and bounded by the API budget, not by this code.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -107,39 +109,72 @@ class Simulator:
 
 
 # -- the ingest --------------------------------------------------------------------------------------
-def ingest(urls: dict[str, str], db: Path, full_refresh: bool, sources: list[str]) -> list[dict[str, Any]]:
-    from connectors.hubspot.config import HubSpotConfig
-    from connectors.hubspot.sync import sync_hubspot
+def ingest(urls: dict[str, str], db: Path, full_refresh: bool, sources: list[str],
+           profile: str | None = None) -> list[dict[str, Any]]:
+    """Both sources at once, one thread each, into one RawWarehouse: its lock serialises the single DuckDB
+    connection (every merge commits with its stream state in one transaction), while one connector waits on
+    HTTP or DuckDB the other runs."""
+    from connectors.warehouse.raw import RawWarehouse
+
+    runners = {"salesforce": _ingest_salesforce, "hubspot": _ingest_hubspot}
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in sources}
+    errors: list[BaseException] = []
+    with RawWarehouse(db) as wh:
+        def run(name: str) -> None:
+            try:
+                if profile:  # cProfile sees only its own thread: one profile per source
+                    import cProfile
+
+                    prof = cProfile.Profile()
+                    prof.runcall(runners[name], urls, wh, full_refresh, rows[name])
+                    prof.dump_stats(f"{profile}.{name}")
+                else:
+                    runners[name](urls, wh, full_refresh, rows[name])
+            except BaseException as exc:  # re-raised in the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=(name,), name=f"ingest-{name}") for name in sources]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    if errors:
+        raise errors[0]
+    return [r for name in sources for r in rows[name]]
+
+
+def _ingest_salesforce(urls: dict[str, str], wh: Any, full_refresh: bool, rows: list[dict[str, Any]]) -> None:
     from connectors.salesforce.client import connect as sf_connect
     from connectors.salesforce.config import SalesforceConfig
     from connectors.salesforce.sync import SyncOptions as SfOptions
     from connectors.salesforce.sync import sync_salesforce
-    from connectors.warehouse.raw import RawWarehouse
 
-    rows: list[dict[str, Any]] = []
-    with RawWarehouse(db) as wh:
-        if "salesforce" in sources:
-            cfg = SalesforceConfig.from_env({"SALESFORCE_URL": urls["salesforce"], "SALESFORCE_USERNAME": "etl@x.com",
-                                             "SALESFORCE_PASSWORD": "pw", "SALESFORCE_SECURITY_TOKEN": "tok"})
-            opts = SfOptions(full_refresh=full_refresh, bulk_wait=0.05, quota_share=1.0)
-            client = sf_connect(cfg, retry=opts.retry, quota_share=opts.quota_share)
-            for r in sync_salesforce(cfg, wh, full_refresh=full_refresh, options=opts, client=client):
-                rows.append({"source": "salesforce", "object": r.object, "status": r.status,
-                             "records": r.rows_inserted + r.rows_updated + r.rows_deleted,
-                             "seconds": r.duration_s, "calls": r.api_calls, "path": r.api_path})
-                _progress(rows[-1])
-        if "hubspot" in sources:
-            hcfg = HubSpotConfig(access_token="bench", url=urls["hubspot"], general_per_10s=1_000_000,
-                                 search_per_second=100_000)
-            def progress(r: Any) -> None:
-                path = "search" if "search" in (r.details or {}) else "list"
-                rows.append({"source": "hubspot", "object": r.object, "status": r.status,
-                             "records": r.rows_inserted + r.rows_updated + r.rows_deleted,
-                             "seconds": r.duration_s, "calls": r.api_calls, "path": path})
-                _progress(rows[-1])
+    cfg = SalesforceConfig.from_env({"SALESFORCE_URL": urls["salesforce"], "SALESFORCE_USERNAME": "etl@x.com",
+                                     "SALESFORCE_PASSWORD": "pw", "SALESFORCE_SECURITY_TOKEN": "tok"})
+    opts = SfOptions(full_refresh=full_refresh, bulk_wait=0.05, quota_share=1.0)
+    client = sf_connect(cfg, retry=opts.retry, quota_share=opts.quota_share)
+    for r in sync_salesforce(cfg, wh, full_refresh=full_refresh, options=opts, client=client):
+        rows.append({"source": "salesforce", "object": r.object, "status": r.status,
+                     "records": r.rows_inserted + r.rows_updated + r.rows_deleted,
+                     "seconds": r.duration_s, "calls": r.api_calls, "path": r.api_path})
+        _progress(rows[-1])
 
-            sync_hubspot(hcfg, wh, full_refresh=full_refresh, progress=progress)
-    return rows
+
+def _ingest_hubspot(urls: dict[str, str], wh: Any, full_refresh: bool, rows: list[dict[str, Any]]) -> None:
+    from connectors.hubspot.config import HubSpotConfig
+    from connectors.hubspot.sync import sync_hubspot
+
+    hcfg = HubSpotConfig(access_token="bench", url=urls["hubspot"], general_per_10s=1_000_000,
+                         search_per_second=100_000)
+
+    def progress(r: Any) -> None:
+        path = "search" if "search" in (r.details or {}) else "list"
+        rows.append({"source": "hubspot", "object": r.object, "status": r.status,
+                     "records": r.rows_inserted + r.rows_updated + r.rows_deleted,
+                     "seconds": r.duration_s, "calls": r.api_calls, "path": path})
+        _progress(rows[-1])
+
+    sync_hubspot(hcfg, wh, full_refresh=full_refresh, progress=progress)
 
 
 def _progress(row: dict[str, Any]) -> None:
@@ -183,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reps", type=int, default=1)
     p.add_argument("--incremental", action="store_true", help="time an incremental sync of one simulated day")
     p.add_argument("--source", choices=("salesforce", "hubspot"), help="one source (default both)")
-    p.add_argument("--profile", help="write a cProfile of the (last) timed ingest here")
+    p.add_argument("--profile", help="write cProfiles of the (last) timed ingest here (.salesforce, .hubspot)")
     p.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.serve:
@@ -200,21 +235,13 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="ingest_bench_") as tmp:
             for rep in range(args.reps):
                 db = Path(tmp) / f"rep{rep}.duckdb"
-                prof = None
                 if args.incremental:
                     ingest(sim.urls, db, True, sources)  # untimed initial load
                     sim.command("advance 1")
-                if args.profile and rep == args.reps - 1:
-                    import cProfile
-
-                    prof = cProfile.Profile()
-                    prof.enable()
+                profile = args.profile if rep == args.reps - 1 else None
                 started = time.perf_counter()
-                rows = ingest(sim.urls, db, not args.incremental, sources)
+                rows = ingest(sim.urls, db, not args.incremental, sources, profile)
                 walls.append(time.perf_counter() - started)
-                if prof is not None:
-                    prof.disable()
-                    prof.dump_stats(args.profile)
                 tables.append(rows)
                 if args.incremental and rep < args.reps - 1:
                     sim.close()  # a fresh (un-advanced) dataset for the next repetition

@@ -50,8 +50,10 @@ class HubSpotConfig:
     search_result_cap: int = 10_000
     batch_read_size: int = 100
     association_batch_size: int = 1_000  # v4 batch read accepts at most 1,000 inputs
-    merge_batch_rows: int = 5_000  # list/search pages are merged (one transaction) in batches of about this size
-    prefetch_pages: int = 2  # pages read ahead in a background thread while a batch merges (0 = off)
+    merge_batch_rows: int = 20_000  # list/search pages are merged (one transaction) in batches of about this size
+    # chunks of pages (up to association_batch_size rows each, with their associations) read ahead in a background
+    # thread while a batch merges (0 = off)
+    prefetch_pages: int = 8
     url_property_chars: int = 2_000  # GET property lists beyond this many characters go through batch read
     objects: tuple[str, ...] = OBJECT_TYPES
     association_pairs: tuple[tuple[str, str], ...] = ASSOCIATION_PAIRS

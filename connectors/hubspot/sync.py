@@ -21,6 +21,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+
+from connectors.prefetch import prefetch
 
 from . import associations as assoc
 from . import extract, metadata
@@ -28,7 +31,6 @@ from .client import HubSpotClient, connect
 from .config import HubSpotConfig
 from .errors import DailyLimitReached, HubSpotError, StopRun
 from .landing import Landing
-from .prefetch import prefetch
 
 log = logging.getLogger(__name__)
 SOURCE = "hubspot"
@@ -54,6 +56,36 @@ class SyncResult:
     duration_s: float = 0.0
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Chunk:
+    pages: list[extract.Page]
+    links: dict[tuple[str, str], tuple[list[str], pa.Table]]  # (from, to) -> (from ids, their associations)
+
+
+def _merge_links(parts: list[dict[tuple[str, str], tuple[list[str], pa.Table]]]
+                 ) -> dict[tuple[str, str], tuple[list[str], pa.Table]]:
+    """Combine per-chunk association reads into one (ids, rows) per pair: one merge per pair per batch.
+
+    An id read again by a later chunk (search restarts re-read ties) keeps only its latest associations, as
+    replacing chunk by chunk would have done."""
+    reads: dict[tuple[str, str], list[tuple[list[str], pa.Table]]] = {}
+    for part in parts:
+        for pair, read in part.items():
+            reads.setdefault(pair, []).append(read)
+    out: dict[tuple[str, str], tuple[list[str], pa.Table]] = {}
+    for pair, pair_reads in reads.items():
+        later: set[str] = set()
+        kept: list[pa.Table] = []
+        for ids, rows in reversed(pair_reads):
+            if later and rows.num_rows:
+                rows = rows.filter(pc.invert(pc.is_in(rows.column("from_id"), pa.array(list(later), pa.string()))))
+            later.update(ids)
+            kept.append(rows)
+        all_ids = list(dict.fromkeys(i for ids, _ in pair_reads for i in ids))
+        out[pair] = (all_ids, pa.concat_tables(kept[::-1]))
+    return out
 
 
 def _iso(ts: datetime | None) -> str | None:
@@ -148,40 +180,70 @@ class _ObjectSync:
     def merged(self, pages: Iterator[extract.Page], state: Any,
                commit: Callable[[extract.Page], None]) -> Iterator[extract.Page]:
         """Merge ``pages`` in batches of about ``merge_batch_rows`` rows, each with the state of its last page
-        (``commit(page)`` applies a page's cursor to ``state``), after refreshing the batch's associations
-        (so the committed cursor never runs ahead of the associations; a crash in between re-reads the batch).
+        (``commit(page)`` applies a page's cursor to ``state``), after merging the batch's associations (so the
+        committed cursor never runs ahead of the associations; a crash in between re-reads the batch).
 
-        Pages are yielded once read. When reading stops with an error, the pages already read are still
-        merged (with their state) before the error propagates, as page-by-page merging would have done.
+        Pages and their associations are read ahead in a background thread (``_with_associations``) while the
+        previous batch merges. Pages are yielded once read. When reading stops with an error, the pages already
+        read are still merged (with their state and associations) before the error propagates, as page-by-page
+        merging would have done.
         """
-        buffer: list[extract.Page] = []
+        buffer: list[_Chunk] = []
         rows = 0
 
         def flush() -> None:
             nonlocal buffer, rows
             if not buffer:
                 return
-            for page in buffer:
+            pages = [p for chunk in buffer for p in chunk.pages]
+            for page in pages:
                 commit(page)
-            tables = [p.table for p in buffer]
+            tables = [p.table for p in pages]
             table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
+            links = _merge_links([chunk.links for chunk in buffer])
             buffer, rows = [], 0
             # Associations first: the object merge commits the resume cursor (list ``after`` / search cursor) in
             # its transaction, so a crash between the two must not leave the batch's associations unread forever.
-            self.refresh_associations(table)
+            for (from_type, to_type), (ids, assoc_rows) in links.items():
+                self.land.replace_associations(from_type, to_type, ids, assoc_rows)
             self.count(self.land.merge_object(self.ot, table, state))
 
         try:
-            for page in prefetch(pages, self.cfg.prefetch_pages):
-                buffer.append(page)
-                rows += page.table.num_rows
-                yield page
+            for chunk in prefetch(self._with_associations(pages), self.cfg.prefetch_pages):
+                buffer.append(chunk)
+                rows += sum(p.table.num_rows for p in chunk.pages)
+                yield from chunk.pages
                 if rows >= self.cfg.merge_batch_rows:
                     flush()
         except HubSpotError:
             flush()
             raise
         flush()
+
+    def _with_associations(self, pages: Iterator[extract.Page]) -> Iterator[_Chunk]:
+        """Group pages into chunks of up to one association batch read and read the chunk's associations."""
+        size = max(1, min(self.cfg.association_batch_size, self.cfg.merge_batch_rows))
+        held: list[extract.Page] = []
+        rows = 0
+
+        def chunk() -> _Chunk:
+            tables = [p.table for p in held]
+            table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
+            return _Chunk(list(held), self.read_associations(table))
+
+        try:
+            for page in pages:
+                held.append(page)
+                rows += page.table.num_rows
+                if rows >= size:
+                    yield chunk()
+                    held, rows = [], 0
+        except HubSpotError:
+            if held:
+                yield chunk()
+            raise
+        if held:
+            yield chunk()
 
     def archived_sweep(self, state: Any) -> None:
         tables: list[pa.Table] = []
@@ -196,14 +258,19 @@ class _ObjectSync:
         if tables:
             self.count(self.land.merge_object(self.ot, pa.concat_tables(tables), state), deleted=True)
 
-    def refresh_associations(self, table: pa.Table) -> None:
+    def read_associations(self, table: pa.Table) -> dict[tuple[str, str], tuple[list[str], pa.Table]]:
+        """(from, to) -> (live ids of ``table``, all their associations)."""
         if not self.pairs or not self.opts.associations or not table.num_rows:
-            return
+            return {}
         ids = [i for i, a in zip(table.column("id").to_pylist(), table.column("archived").to_pylist(),
                                  strict=True) if a != "true"]
+        out: dict[tuple[str, str], tuple[list[str], pa.Table]] = {}
         for from_type, to_type in self.pairs:
-            for group, rows in assoc.iter_associations(self.client, from_type, to_type, ids):
-                self.land.replace_associations(from_type, to_type, group, rows)
+            groups = list(assoc.iter_associations(self.client, from_type, to_type, ids))
+            if groups:
+                ids_read = [i for group, _ in groups for i in group]
+                out[(from_type, to_type)] = (ids_read, pa.concat_tables([t for _, t in groups]))
+        return out
 
     def snapshot_associations(self, state: Any, now: datetime) -> None:
         due = self.opts.association_snapshot

@@ -36,6 +36,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors.prefetch import prefetch
+
 from . import soql
 from .client import RetryPolicy, SalesforceClient, connect
 from .config import SalesforceConfig
@@ -62,6 +64,7 @@ class SyncOptions:
     batch_rows: int = 10_000  # rows per merge (one DuckDB transaction)
     rest_page_size: int = 2_000
     bulk_page_rows: int = 10_000
+    prefetch_pages: int = 2  # Bulk result pages read ahead while a batch merges (0 = off)
     bulk_wait: float = 0.5  # seconds before the first Bulk job poll
     reconcile_every: timedelta | None = timedelta(days=7)  # None = never, timedelta(0) = every run
     formula_every: timedelta | None = timedelta(days=1)
@@ -153,7 +156,9 @@ class _ObjectSync:
             return
         started = False
         try:
-            for batch in _batches(self.pages(query, fields, "bulk"), self.opt.batch_rows):
+            # result pages are fetched and parsed in a background thread while the previous batch merges
+            pages = prefetch(self.pages(query, fields, "bulk"), self.opt.prefetch_pages)
+            for batch in _batches(pages, self.opt.batch_rows):
                 started = True
                 yield batch
         except BulkJobFailed as exc:

@@ -84,6 +84,11 @@ class Response:
         return cls(status, body, {"Content-Type": "application/json;charset=UTF-8", **(headers or {})})
 
     @classmethod
+    def json_text(cls, text: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        """A JSON body that is already serialised (e.g. rendered by DuckDB)."""
+        return cls(status, text.encode(), {"Content-Type": "application/json;charset=UTF-8", **(headers or {})})
+
+    @classmethod
     def text(cls, text: str, status: int = 200, content_type: str = "text/plain; charset=UTF-8",
              headers: dict[str, str] | None = None) -> Response:
         return cls(status, text.encode(), {"Content-Type": content_type, **(headers or {})})

@@ -7,6 +7,7 @@ is a string (trap 14) and 429s carry no ``Retry-After`` unless a fault asks for 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import uuid
@@ -19,6 +20,7 @@ from ..faults import Fault, FaultPlan
 from ..http import ApiPlugin, HttpError, Request, Response, Route
 from ..settings import HubSpotSettings
 from . import associations
+from .assoc_index import AssociationIndex
 from .metadata import Metadata
 from .objects import STANDARD_TYPES, TYPE_ALIASES, ObjectStore, parse_bool, parse_limit, singular
 from .ratelimit import MESSAGES, RateLimiter
@@ -53,6 +55,7 @@ class HubSpotApi(ApiPlugin):
         self.faults = faults
         self.base_url = "http://127.0.0.1"  # replaced by the server's URL once it is bound
         self.store = ObjectStore(dataset)
+        self.association_index = AssociationIndex()
         self.metadata = Metadata(dataset)
         self.limiter = RateLimiter(settings)
         self.revoked: set[str] = set()
@@ -149,14 +152,19 @@ class HubSpotApi(ApiPlugin):
         ot = self.store.resolve(match["type"])
         limit = parse_limit(request.param("limit"), 10, self.settings.max_list_limit)
         props = self.store.output_properties(ot, request.params("properties"))
+        names = request.params("associations")
+        # without associations the records arrive as JSON text rendered by DuckDB and are spliced in as is
         rows, next_after = self.store.list_page(ot, props, limit, request.param("after"),
-                                                parse_bool(request.param("archived")))
-        self._attach_associations(ot.name, rows, request.params("associations"))
-        body: dict[str, Any] = {"results": rows}
+                                                parse_bool(request.param("archived")), as_json=not names)
+        paging = None
         if next_after is not None:  # omitted on the last page (trap 13)
             link = f"{self.base_url}/crm/v3/objects/{match['type']}?limit={limit}&after={quote(next_after)}"
-            body["paging"] = {"next": {"after": next_after, "link": link}}
-        return Response.json(body)
+            paging = {"next": {"after": next_after, "link": link}}
+        if names:
+            self._attach_associations(ot.name, rows, names)
+            return Response.json({"results": rows} if paging is None else {"results": rows, "paging": paging})
+        tail = "" if paging is None else ',"paging":' + json.dumps(paging, separators=(",", ":"), ensure_ascii=False)
+        return Response.json_text('{"results":[' + ",".join(text for _, text in rows) + "]" + tail + "}")
 
     def get_object(self, request: Request, match: re.Match[str]) -> Response:
         ot = self.store.resolve(match["type"])
@@ -222,7 +230,7 @@ class HubSpotApi(ApiPlugin):
         body = request.json()
         with self.dataset.reading() as cur:
             status, out = associations.batch_read(cur, from_type, to_type, body,
-                                                  self.settings.associations_207_for_missing)
+                                                  self.settings.associations_207_for_missing, self.association_index)
         return Response.json(out, status)
 
     # -- metadata ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import duckdb
 
 from ...dataset.store import HS_SCHEMA, hs_format_datetime
 from ..http import HttpError
+from .assoc_index import ORDER, AssociationIndex
 from .objects import decode_cursor, encode_cursor, singular
 
 MAX_INPUTS = 1000  # [U] per B5
@@ -22,14 +23,19 @@ PAGE_SIZE = 500  # `to` entries per from-record before per-record paging kicks i
 Row = tuple[str, str, str, int, str | None]  # from_id, to_id, category, type_id, label
 
 
-def _rows(cur: duckdb.DuckDBPyConnection, from_type: str, to_type: str, ids: list[str]) -> list[Row]:
+def _rows(cur: duckdb.DuckDBPyConnection, from_type: str, to_type: str, ids: list[str],
+          index: AssociationIndex | None = None) -> list[Row]:
     if not ids:
         return []
+    if index is not None:
+        rows = index.rows(cur, from_type, to_type, ids)
+        if rows is not None:
+            return rows
     marks = ", ".join("?" for _ in ids)
     return cur.execute(
         f"SELECT from_id, to_id, category, type_id, label FROM {HS_SCHEMA}.associations "
         f"WHERE from_type = ? AND to_type = ? AND from_id IN ({marks}) "
-        "ORDER BY from_id, TRY_CAST(to_id AS BIGINT), to_id, category, type_id",
+        f"ORDER BY {ORDER}",
         [from_type, to_type, *ids],
     ).fetchall()
 
@@ -51,7 +57,7 @@ def _grouped(rows: list[Row]) -> dict[str, dict[str, list[dict[str, Any]]]]:
 
 
 def batch_read(cur: duckdb.DuckDBPyConnection, from_type: str, to_type: str, body: Any,
-               report_missing: bool) -> tuple[int, dict[str, Any]]:
+               report_missing: bool, index: AssociationIndex | None = None) -> tuple[int, dict[str, Any]]:
     """``POST /crm/v4/associations/{from}/{to}/batch/read``: the status code and the body."""
     started = datetime.now(UTC)
     inputs = body.get("inputs") if isinstance(body, dict) else None
@@ -65,7 +71,7 @@ def batch_read(cur: duckdb.DuckDBPyConnection, from_type: str, to_type: str, bod
         if not isinstance(item, dict) or item.get("id") in (None, ""):
             raise HttpError(400, "VALIDATION_ERROR", "Invalid input JSON: every input needs an 'id'")
         wanted.append((str(item["id"]), item.get("after")))
-    grouped = _grouped(_rows(cur, from_type, to_type, list(dict.fromkeys(i for i, _ in wanted))))
+    grouped = _grouped(_rows(cur, from_type, to_type, list(dict.fromkeys(i for i, _ in wanted)), index))
     results, missing = [], []
     for from_id, after in wanted:
         targets = grouped.get(from_id)

@@ -15,8 +15,9 @@ from typing import Any
 
 import duckdb
 
-from ...dataset.store import HS_BASE_COLUMNS, HS_SCHEMA, Dataset, hs_format_datetime, quote_ident
+from ...dataset.store import HS_BASE_COLUMNS, HS_SCHEMA, Dataset, quote_ident
 from ..http import HttpError
+from .keyset import KeysetCache
 
 # Object type ids and singular names HubSpot accepts in place of the plural type name.
 TYPE_ALIASES = {
@@ -46,7 +47,15 @@ DEFAULT_PROPERTIES = {
               "hs_object_id", "pipeline"],
 }
 ID_ORDER = "TRY_CAST(id AS BIGINT), id"
-BASE_SELECT = 'id, "createdAt", "updatedAt", archived, "archivedAt"'
+# Timestamps leave DuckDB as wire text (hs_format_datetime's format); aliases that no ORDER BY can mistake for
+# the columns.
+_WIRE = "'%Y-%m-%dT%H:%M:%S.%gZ'"
+BASE_SELECT = (f'id, strftime("createdAt", {_WIRE}) AS "__wire_created", strftime("updatedAt", {_WIRE}) AS '
+               f'"__wire_updated", archived, strftime("archivedAt", {_WIRE}) AS "__wire_archived"')
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 def last_modified_property(object_type: str) -> str:
@@ -127,18 +136,33 @@ class ObjectStore:
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
+        self.keysets = KeysetCache()
+        self._resolved: dict[str, ObjectType] = {}  # raw type name -> its last resolution (checked on use)
 
     # -- types ---------------------------------------------------------------------------------
     def resolve(self, raw: str) -> ObjectType:
+        cached = self._resolved.get(raw)
+        if cached is not None and self._columns_now(cached.name) == cached.columns:
+            return cached  # the table is still there with the same columns: same answer as below
         name = TYPE_ALIASES.get(raw.lower(), raw.lower())
         present = set(self._object_types())
         if name not in present and raw in present:
             name = raw  # custom types keep their exact spelling
         if name in present:
-            return ObjectType(name, Dataset.hs_table(name), self._property_names(name), True)
+            ot = ObjectType(name, Dataset.hs_table(name), self._property_names(name), True)
+            self._resolved[raw] = ot
+            return ot
+        self._resolved.pop(raw, None)
         if name in STANDARD_TYPES:
             return ObjectType(name, Dataset.hs_table(name), [], False)
         raise HttpError(400, "VALIDATION_ERROR", f"Unable to infer object type from: {raw}")
+
+    def _columns_now(self, object_type: str) -> list[str] | None:
+        """Property columns of a table, or None when it is gone (a cheap check: no catalog scan)."""
+        try:
+            return self._property_names(object_type)
+        except duckdb.CatalogException:
+            return None
 
     # Same answers as Dataset.hs_object_types / hs_property_names, from duckdb_tables() / duckdb_columns():
     # information_schema's views cost several ms per request, and every request resolves its type.
@@ -152,13 +176,9 @@ class ObjectStore:
         return [r[0] for r in rows]
 
     def _property_names(self, object_type: str) -> list[str]:
-        with self.dataset.reading() as cur:
-            rows = cur.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-                "AND schema_name = ? AND table_name = ? ORDER BY column_index",
-                [HS_SCHEMA, object_type],
-            ).fetchall()
-        return [r[0] for r in rows if r[0] not in HS_BASE_COLUMNS]
+        with self.dataset.reading() as cur:  # an empty read's description is the table's columns, in order
+            names = [d[0] for d in cur.execute(f"SELECT * FROM {Dataset.hs_table(object_type)} LIMIT 0").description]
+        return [n for n in names if n not in HS_BASE_COLUMNS]
 
     def output_properties(self, ot: ObjectType, requested: list[str]) -> list[str]:
         """Requested names that exist (unknown ones are silently ignored) plus the always-present trio."""
@@ -173,8 +193,7 @@ class ObjectStore:
               offset: int | None = None) -> list[dict[str, Any]]:
         if not ot.exists:
             return []
-        stored = [p for p in props if ot.has(p)]
-        cols = BASE_SELECT + "".join(f", {quote_ident(p)}" for p in stored)
+        stored, cols = self._columns(ot, props)
         sql = f"SELECT {cols} FROM {ot.table} WHERE {where} ORDER BY {order}"
         args = list(params or [])
         if limit is not None:
@@ -186,13 +205,19 @@ class ObjectStore:
         rows = cur.execute(sql, args).fetchall()
         return [self.render(ot, props, stored, row) for row in rows]
 
+    @staticmethod
+    def _columns(ot: ObjectType, props: list[str]) -> tuple[list[str], str]:
+        """The stored properties among ``props`` and the select list (base columns, then those)."""
+        stored = [p for p in props if ot.has(p)]
+        return stored, BASE_SELECT + "".join(f", {quote_ident(p)}" for p in stored)
+
     def render(self, ot: ObjectType, props: list[str], stored: list[str], row: tuple[Any, ...]) -> dict[str, Any]:
         rec_id, created, updated, archived, archived_at, *values = row
         stored_values = dict(zip(stored, values, strict=True))
         derived = {
             "hs_object_id": rec_id,
-            created_property(ot.name): hs_format_datetime(created) if created else None,
-            last_modified_property(ot.name): hs_format_datetime(updated) if updated else None,
+            created_property(ot.name): created,
+            last_modified_property(ot.name): updated,
         }
         properties = {}
         for p in props:
@@ -206,27 +231,73 @@ class ObjectStore:
         rec: dict[str, Any] = {
             "id": rec_id,
             "properties": properties,
-            "createdAt": hs_format_datetime(created) if created else None,
-            "updatedAt": hs_format_datetime(updated) if updated else None,
+            "createdAt": created,
+            "updatedAt": updated,
             "archived": bool(archived),
         }
         if archived and archived_at is not None:
-            rec["archivedAt"] = hs_format_datetime(archived_at)
+            rec["archivedAt"] = archived_at
         return rec
 
-    def list_page(self, ot: ObjectType, props: list[str], limit: int, after: str | None,
-                  archived: bool) -> tuple[list[dict[str, Any]], str | None]:
-        """One page ordered by numeric id, and the cursor of the next page (None on the last page)."""
-        where, params = "archived = ?", [archived]
-        if after:
-            where += " AND TRY_CAST(id AS BIGINT) > ?"
-            params.append(decode_cursor(after))
+    def list_page(self, ot: ObjectType, props: list[str], limit: int, after: str | None, archived: bool,
+                  as_json: bool = False) -> tuple[list[Any], str | None]:
+        """One page ordered by numeric id, and the cursor of the next page (None on the last page).
+
+        Records are dicts, or with ``as_json`` ``(id, record JSON text)`` pairs rendered by DuckDB (the hot path:
+        no Python per property).
+        """
+        resume = decode_cursor(after) if after else None
         with self.dataset.reading() as cur:
-            rows = self.fetch(cur, ot, props, where, params, limit=limit + 1)
+            rows = self._page_rows(cur, ot, props, limit + 1, resume, archived, as_json)
         if len(rows) > limit:
             rows = rows[:limit]
-            return rows, encode_cursor(rows[-1]["id"])
+            return rows, encode_cursor(rows[-1][0] if as_json else rows[-1]["id"])
         return rows, None
+
+    def _page_rows(self, cur: duckdb.DuckDBPyConnection, ot: ObjectType, props: list[str], want: int,
+                   resume: int | None, archived: bool, as_json: bool) -> list[Any]:
+        if not ot.exists:
+            return []
+        stored, cols = self._columns(ot, props)
+        select = f"id, {self._json_record(ot, props)}" if as_json else cols
+
+        def read(lo: int, hi: int, rowids: list[int] | None) -> list[tuple[Any, ...]]:
+            where, params = "rowid BETWEEN ? AND ? AND archived = ?", [lo, hi, archived]
+            if rowids is not None:
+                where += " AND rowid IN (SELECT unnest(?::BIGINT[]))"
+                params.append(rowids)
+            return cur.execute(f"SELECT rowid, {select} FROM {ot.table} WHERE {where}", params).fetchall()
+
+        raw = self.keysets.page(cur, ot.table, resume, archived, want, read)
+        if raw is None:  # the keyset cache cannot answer: sort the table
+            where, params = "archived = ?", [archived]
+            if resume is not None:
+                where += " AND TRY_CAST(id AS BIGINT) > ?"
+                params.append(resume)
+            raw = cur.execute(f"SELECT NULL, {select} FROM {ot.table} WHERE {where} ORDER BY {ID_ORDER} LIMIT ?",
+                              [*params, want]).fetchall()
+        if as_json:
+            return [(row[1], row[2]) for row in raw]
+        return [self.render(ot, props, stored, row[1:]) for row in raw]
+
+    @staticmethod
+    def _json_record(ot: ObjectType, props: list[str]) -> str:
+        """SQL for one record's JSON text, exactly what :meth:`render` + ``json.dumps`` would produce."""
+        created, updated = f'strftime("createdAt", {_WIRE})', f'strftime("updatedAt", {_WIRE})'
+        derived = {created_property(ot.name): created, last_modified_property(ot.name): updated}
+        parts = []
+        for p in props:
+            if p == "hs_object_id":
+                expr = "id"
+            elif ot.has(p):
+                expr = f"coalesce({quote_ident(p)}, {derived[p]})" if p in derived else quote_ident(p)
+            else:
+                expr = derived.get(p, "NULL")
+            parts.append(f"{_sql_text(p)}, {expr}")
+        base = (f"'id', id, 'properties', json_object({', '.join(parts)}), 'createdAt', {created}, "
+                f"'updatedAt', {updated}, 'archived', coalesce(archived, false)")
+        return (f'CASE WHEN archived AND "archivedAt" IS NOT NULL THEN json_object({base}, \'archivedAt\', '
+                f'strftime("archivedAt", {_WIRE})) ELSE json_object({base}) END')
 
     def read_ids(self, ot: ObjectType, props: list[str], ids: list[str], archived: bool,
                  id_property: str | None = None) -> list[dict[str, Any]]:

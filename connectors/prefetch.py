@@ -48,7 +48,7 @@ def prefetch(pages: Iterator[T], depth: int = 2) -> Iterator[T]:
                 with contextlib.suppress(Exception):  # closing an abandoned generator
                     close()
 
-    thread = threading.Thread(target=produce, name="hubspot-prefetch", daemon=True)
+    thread = threading.Thread(target=produce, name="prefetch", daemon=True)
     thread.start()
     try:
         while True:
