@@ -34,7 +34,7 @@ format: install
 
 test: install  ## ruff + the fast test suite (< 10 min)
 	$(RUN) ruff check .
-	$(RUN) pytest -q
+	$(RUN) pytest -q -n 2 --dist loadfile
 
 test-slow: install  ## slow suites (large-scale generation)
 	$(RUN) pytest -q -m slow

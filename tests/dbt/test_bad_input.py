@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from tests.dbt.conftest import AS_OF, run_dbt
+from tests.dbt.warehouse_fixtures import AS_OF, run_dbt
 
 WON_RECURRING_SF_LINES_ALL = """
     select l."Id" as l_id, o."Id" as o_id

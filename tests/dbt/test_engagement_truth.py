@@ -22,7 +22,7 @@ import pytest
 
 from connectors.simulator.dataset.store import Dataset
 from connectors.warehouse.person_key import person_key
-from tests.dbt.conftest import TEST_SECRET, BuiltWarehouse
+from tests.dbt.warehouse_fixtures import TEST_SECRET, BuiltWarehouse
 
 ROLE_COLUMNS = {
     "Champion": "has_champion",

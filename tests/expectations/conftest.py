@@ -8,7 +8,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.dbt.conftest import built_small, raw_small  # noqa: F401
 from tests.expectations.warehouse import build_warehouse
 
 

@@ -1,7 +1,7 @@
 """Write-audit-publish through Dagster: a corrupted candidate mart fails its gate check and nothing is swapped;
 a clean run swaps the serving file under a connected reader, who sees the old or the new version only.
 
-The candidate marts come from the dbt-built `small` warehouse (tests/dbt/conftest.py); each run executes the
+The candidate marts come from the dbt-built `small` warehouse (tests/dbt/warehouse_fixtures.py); each run executes the
 Great Expectations checks and ``published_marts`` exactly as in ``nightly_refresh_job``.
 """
 
@@ -22,7 +22,6 @@ import pytest
 from orchestration.defs.publish.assets import published_marts
 from orchestration.defs.quality.gx_checks import CHECK_NAME, REFERENCE_TIME_VAR, gx_mart_suites
 from orchestration.defs.resources import WarehouseResource
-from tests.dbt.conftest import built_small, raw_small  # noqa: F401  (session fixtures)
 
 ARR = "marts.fct_account_arr_monthly"
 
@@ -62,7 +61,7 @@ def check_result(result: dg.ExecuteInProcessResult, mart: str) -> dg.AssetCheckE
 
 
 @pytest.fixture
-def home(built_small, tmp_path: Path, monkeypatch) -> Path:  # noqa: F811
+def home(built_small, tmp_path: Path, monkeypatch) -> Path:
     home = tmp_path / "warehouse"
     home.mkdir()
     shutil.copy(built_small.path, home / "working.duckdb")

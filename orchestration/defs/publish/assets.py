@@ -29,7 +29,7 @@ MART_NAMES = [k.path[-1] for k in MART_KEYS]
 def published_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     try:
         result = publish(warehouse.working_path.resolve(), warehouse.home, MART_NAMES,
-                         metadata={"dagster_run_id": context.run_id})
+                         metadata={"dagster_run_id": context.run.run_id})
     except PublishError as exc:  # names the mart or file; nothing was swapped
         raise dg.Failure(description=f"publish failed, serving file unchanged: {exc}", allow_retries=False) from None
     except ServingError as exc:

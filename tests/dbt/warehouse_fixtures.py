@@ -1,4 +1,8 @@
-"""The `small` simulator dataset, landed through the real connectors and built with dbt, once per session."""
+"""The `small` simulator dataset landed through the real connectors and built with dbt, once per session.
+
+Registered for every test package by tests/conftest.py, so one build serves tests/dbt, tests/expectations and
+the gate tests.
+"""
 
 from __future__ import annotations
 
