@@ -20,6 +20,7 @@ uv:
 install: .venv/.synced  ## create the virtualenv from uv.lock
 
 demo: install  ## run the demo on the bundled CRM simulator
+	@mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml 2>/dev/null || true
 	$(RUN) acctwh demo --scale demo --days 1
 
 dev: install  ## Dagster UI on the same setup (http://127.0.0.1:3000)

@@ -201,7 +201,8 @@ def run_demo(*, scale: str | None, dataset_dir: Path | None, seed: int, as_of: d
              days: int) -> int:
     global _console
     _console = sys.stdout
-    logging.getLogger("dagster").setLevel(logging.WARNING)  # step progress is printed by _StepProgress instead
+    for name in ("dagster", "dagster.builtin"):  # step progress is printed by _StepProgress instead
+        logging.getLogger(name).setLevel(logging.WARNING)
     from connectors.simulator.land import fast_settings
     from connectors.simulator.server.simulator import CrmSimulator
 
