@@ -132,9 +132,7 @@ salesforce_lines as (
     left join identity
         on identity.source_system = 'salesforce' and identity.source_account_id = opportunities.account_id
     left join sf_rates as rates
-        on rates.currency_code = opportunities.currency_code
-        and rates.start_date <= opportunities.close_date
-        and opportunities.close_date < coalesce(rates.next_start_date, cast('9999-12-31' as date))
+        on {{ rate_in_force('rates', "opportunities.currency_code", 'opportunities.close_date') }}
     -- unknown families stay in (is_recurring null) so the not_null test names them
     where coalesce(product_recurrence.is_recurring, true)
 
@@ -184,9 +182,7 @@ hubspot_lines as (
     left join hs_frequencies as frequencies
         on frequencies.frequency = line_items.recurring_billing_frequency
     left join sf_rates as rates
-        on rates.currency_code = coalesce(line_items.currency_code, deals.currency_code)
-        and rates.start_date <= deals.close_date
-        and deals.close_date < coalesce(rates.next_start_date, cast('9999-12-31' as date))
+        on {{ rate_in_force('rates', "coalesce(line_items.currency_code, deals.currency_code)", 'deals.close_date') }}
     where line_items.recurring_billing_frequency is not null
         and line_items.recurring_billing_frequency <> 'one_time'
 

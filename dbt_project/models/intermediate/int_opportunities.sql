@@ -125,9 +125,7 @@ sf_rates as (
         end as fx_rate
     from sf_opportunities
     left join sf_dated_rates as dated
-        on dated.currency_code = sf_opportunities.currency_code
-        and dated.start_date <= sf_opportunities.close_date
-        and sf_opportunities.close_date < coalesce(dated.next_start_date, cast('9999-12-31' as date))
+        on {{ rate_in_force('dated', "sf_opportunities.currency_code", 'sf_opportunities.close_date') }}
     left join sf_currency_types as types
         on types.currency_code = sf_opportunities.currency_code
 
@@ -229,9 +227,7 @@ hs_rates as (
         end as fx_rate
     from hs_deals
     left join sf_dated_rates as dated
-        on dated.currency_code = hs_deals.currency_code
-        and dated.start_date <= hs_deals.close_date
-        and hs_deals.close_date < coalesce(dated.next_start_date, cast('9999-12-31' as date))
+        on {{ rate_in_force('dated', "hs_deals.currency_code", 'hs_deals.close_date') }}
     left join sf_currency_types as types
         on types.currency_code = hs_deals.currency_code
 
