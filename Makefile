@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 RUN := $(UV) run --frozen
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: help uv install demo dev test test-slow test-all lint format bench bench-dbt dbt-parse dbt-build dbt-docs clean
+.PHONY: help uv install demo dev test test-slow test-reliability test-all lint format bench bench-dbt dbt-parse dbt-build dbt-docs clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ test: install  ## ruff + the fast test suite (< 10 min)
 
 test-slow: install  ## slow suites (large-scale generation)
 	$(RUN) pytest -q -m slow
+
+test-reliability: install  ## the whole fault matrix and the 200-kill harness, with a summary
+	$(RUN) pytest -q -n 2 --dist loadfile -m "" tests/reliability
 
 test-all: install
 	$(RUN) pytest -q -m ""
