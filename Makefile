@@ -46,8 +46,9 @@ test-reliability: install  ## the whole fault matrix and the 200-kill harness, w
 test-all: install
 	$(RUN) pytest -q -m ""
 
-bench: install  ## ingestion benchmark on the simulator (BENCH_ARGS="--scale large --reps 3")
-	$(RUN) python bench/ingest_bench.py $(BENCH_ARGS)
+BENCH_ARGS ?= --scale large
+bench: install  ## every stage on the simulator, targets, JSON in bench/results (BENCH_ARGS="--scale large --reps 3")
+	$(RUN) acctwh bench $(BENCH_ARGS)
 
 bench-dbt: install  ## dbt build benchmark on a landed dataset (DBT_BENCH_ARGS="--scale large --reps 3" or "--raw FILE")
 	$(RUN) python bench/dbt_bench.py $(DBT_BENCH_ARGS)

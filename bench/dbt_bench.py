@@ -13,13 +13,11 @@ repetition (median), dbt's own elapsed time, the slowest nodes of the median run
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,8 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-DBT_DIR = ROOT / "dbt_project"
-SECRET = "benchmark-person-key-secret-0123456789"
+from bench.dbt import dbt_build  # noqa: E402  (after the sys.path line: run as a script)
 
 
 def land(scale: str, seed: int, as_of: date, out: Path) -> None:
@@ -44,25 +41,13 @@ def land(scale: str, seed: int, as_of: date, out: Path) -> None:
 
 
 def build_once(raw: Path, workdir: Path, as_of: date) -> dict:
+    """A fresh copy of the landed raw warehouse, then `dbt build` on it (bench.dbt)."""
     db = workdir / "working.duckdb"
     shutil.copy(raw, db)
-    target = workdir / "target"
-    env = {**os.environ, "ACCTWH_DUCKDB_PATH": str(db), "ACCTWH_PERSON_KEY_SECRET": SECRET,
-           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    cmd = [str(Path(sys.executable).parent / "dbt"), "build", "--project-dir", str(DBT_DIR),
-           "--profiles-dir", str(DBT_DIR), "--target-path", str(target), "--log-path", str(target / "logs"),
-           "--vars", json.dumps({"as_of_date": as_of.isoformat()})]
-    started = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout[-5000:])
-        raise SystemExit(f"dbt build failed (exit {proc.returncode})")
-    results = json.loads((target / "run_results.json").read_text())
-    nodes = sorted(results["results"], key=lambda r: -r["execution_time"])
-    db.unlink()
-    return {"wall_s": wall, "dbt_elapsed_s": results["elapsed_time"], "nodes": len(nodes),
-            "slowest": [(r["unique_id"].split(".")[-1], r["execution_time"]) for r in nodes[:8]]}
+    try:
+        return dbt_build(db, as_of, workdir / "target")
+    finally:
+        db.unlink(missing_ok=True)
 
 
 def machine() -> str:
