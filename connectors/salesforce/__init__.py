@@ -7,6 +7,7 @@ Modules, one job each:
   backoff, re-login, server time from the ``Date`` header, API quota guard.
 * :mod:`.soql`     SOQL builders (window, count, id-only, formula snapshot, backfill).
 * :mod:`.extract_rest` / :mod:`.extract_bulk`  pages of records as pyarrow Tables of text keyed by API name.
+* :mod:`.replication`  ``getDeleted`` (hard deletes between Id reconciliations), validated.
 * :mod:`.sync`     ``sync_object`` / ``sync_salesforce``: windowed incremental, deletes, schema drift, formula
   snapshots, landing through :class:`connectors.warehouse.raw.RawWarehouse`.
 * :mod:`.errors`   the connector's exceptions.

@@ -43,6 +43,14 @@ class IncompletePage(SalesforceConnectorError):
     """A page that is structurally wrong (done:false without nextRecordsUrl, short CSV page): retried."""
 
 
+class QueryTimeout(SalesforceConnectorError):
+    """400 QUERY_TIMEOUT: the query ran too long; the caller narrows the SystemModstamp window instead of retrying."""
+
+
+class InvalidResponse(SalesforceConnectorError):
+    """A response refused by validation (over the size cap): never retried, nothing from it lands."""
+
+
 class TransientError(SalesforceConnectorError):
     """Retries exhausted on 5xx / connection resets / malformed bodies."""
 

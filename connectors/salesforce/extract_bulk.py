@@ -54,25 +54,41 @@ def parse_csv_page(text: str, fields: Sequence[tuple[str, str]], expected_rows: 
     return pa.Table.from_arrays(columns, schema=schema)
 
 
+def create_job(client: SalesforceClient, obj: str, soql: str) -> str:
+    """Create a Bulk 2.0 ``queryAll`` job; returns its id (the caller may record it to resume later)."""
+    job = client.call(f"{obj} bulk create", lambda: client.bulk2(obj).create_job(Operation.query_all, soql))
+    return str(job["id"])
+
+
+def delete_job(client: SalesforceClient, obj: str, job_id: str) -> None:
+    """Best-effort cleanup: results expire on their own."""
+    try:
+        client.bulk2(obj).delete_job(job_id, True)
+    except Exception as exc:
+        log.info("salesforce: could not delete bulk job for %s: %s", obj, type(exc).__name__)
+
+
+def iter_job_pages(client: SalesforceClient, obj: str, job_id: str, fields: Sequence[tuple[str, str]],
+                   page_rows: int = DEFAULT_PAGE_ROWS, wait: float = 0.2) -> Iterator[pa.Table]:
+    """Wait for job ``job_id`` (new or resumed), then yield one Table per result page from the first locator."""
+    client.call(f"{obj} bulk wait", lambda: client.bulk2(obj).wait_for_job(job_id, True, wait))
+    locator = ""
+    while True:
+        def fetch(loc: str = locator) -> tuple[pa.Table, str]:
+            result = client.bulk2(obj).get_query_results(job_id, loc, page_rows)
+            return parse_csv_page(result["records"], fields, result["number_of_records"]), result["locator"]
+
+        table, locator = client.call(f"{obj} bulk results", fetch)
+        yield table
+        if not locator:
+            return
+
+
 def iter_bulk_pages(client: SalesforceClient, obj: str, soql: str, fields: Sequence[tuple[str, str]],
                     page_rows: int = DEFAULT_PAGE_ROWS, wait: float = 0.2) -> Iterator[pa.Table]:
     """Yield one Table per Bulk 2.0 result page of ``queryAll(soql)``; the job is deleted afterwards."""
-    job = client.call(f"{obj} bulk create", lambda: client.bulk2(obj).create_job(Operation.query_all, soql))
-    job_id = job["id"]
+    job_id = create_job(client, obj, soql)
     try:
-        client.call(f"{obj} bulk wait", lambda: client.bulk2(obj).wait_for_job(job_id, True, wait))
-        locator = ""
-        while True:
-            def fetch(loc: str = locator) -> tuple[pa.Table, str]:
-                result = client.bulk2(obj).get_query_results(job_id, loc, page_rows)
-                return parse_csv_page(result["records"], fields, result["number_of_records"]), result["locator"]
-
-            table, locator = client.call(f"{obj} bulk results", fetch)
-            yield table
-            if not locator:
-                return
+        yield from iter_job_pages(client, obj, job_id, fields, page_rows, wait)
     finally:
-        try:
-            client.bulk2(obj).delete_job(job_id, True)
-        except Exception as exc:  # cleanup only: results expire on their own
-            log.info("salesforce: could not delete bulk job for %s: %s", obj, type(exc).__name__)
+        delete_job(client, obj, job_id)

@@ -4,18 +4,22 @@ Per object and run (``sync_object``):
 
 1. Describe; columns from ``salesforce_columns`` (compound fields skipped, hostile names refused and reported,
    everything else loads); ``ensure_table`` adds new columns, which are queued for backfill in the stream state.
-2. Hard-delete reconciliation when due (default weekly; always on ``full_refresh``): queryAll ``SELECT Id``,
-   rows not returned are flagged ``_is_deleted`` by ``flag_missing_as_deleted``. It runs *before* the increment,
-   so no row loaded after the Id read can be flagged by mistake.
+2. Hard deletes. When due (default weekly; always on ``full_refresh``) a reconciliation: queryAll ``SELECT Id``,
+   rows not returned are flagged ``_is_deleted`` by ``flag_missing_as_deleted``. Between reconciliations,
+   ``getDeleted`` (:mod:`.replication`) lists records deleted since the last covered date; the ones loaded are
+   merged as ``IsDeleted=true, SystemModstamp=deletedDate`` (what queryAll shows for a recycle-bin row), unless
+   the loaded row is newer (undeleted since). A purged delete log (``INVALID_REPLICATION_DATE``) falls back to
+   the reconciliation. Both run *before* the increment, so a record undeleted since is restored by it.
 3. The increment: ``SystemModstamp >= cursor - lookback AND SystemModstamp < server_now - safety_lag`` ordered
    by ``SystemModstamp, Id`` through queryAll (soft deletes arrive with ``IsDeleted``); the first run has no
    lower bound (all history). ``SELECT COUNT()`` over the window picks Bulk API 2.0 at or above
    ``bulk_threshold`` rows, REST below. Batches of ``batch_rows`` are merged on Id; on REST each merge carries
    the stream state (cursor = max committed SystemModstamp, cursor_id = its Id) in the same transaction. Bulk
-   results are not guaranteed to be ordered, so the cursor advances once the whole job is merged (a stop
-   mid-job re-reads the window next run: merges are idempotent). INVALID_QUERY_LOCATOR restarts the window
-   from the last committed cursor. Objects without SystemModstamp are fully re-read each run, then reconciled
-   against the Ids just read.
+   results are not guaranteed to be ordered, so the cursor advances once the whole job is merged; the job id is
+   kept in the stream state from its creation until then, so a run that dies mid-job resumes it (downloads its
+   results) instead of starting over. INVALID_QUERY_LOCATOR restarts the window from the last committed cursor;
+   QUERY_TIMEOUT splits the rest of the window in halves. Objects without SystemModstamp are fully re-read each
+   run, then reconciled against the Ids just read.
 4. Backfill of queued new columns (``SELECT Id, <new columns>``) and, when due (default daily), the formula
    snapshot (``SELECT Id, <calculated fields>``): formula values change without bumping SystemModstamp.
 
@@ -35,15 +39,17 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from simple_salesforce.exceptions import SalesforceResourceNotFound
 
 from connectors.prefetch import prefetch
 
 from . import soql
-from .client import RetryPolicy, SalesforceClient, connect
+from .client import DEFAULT_MAX_RESPONSE_BYTES, RetryPolicy, SalesforceClient, connect
 from .config import SalesforceConfig
-from .errors import BulkJobFailed, CleanStop, QueryLocatorExpired, redact
-from .extract_bulk import iter_bulk_pages
+from .errors import BulkJobFailed, CleanStop, QueryLocatorExpired, QueryTimeout, redact
+from .extract_bulk import create_job, delete_job, iter_job_pages
 from .extract_rest import iter_rest_pages, rest_count
+from .replication import ReplicationUnavailable, get_deleted
 
 log = logging.getLogger("acctwh.salesforce")
 SOURCE = "salesforce"
@@ -54,6 +60,7 @@ DEFAULT_OBJECTS = (
 MULTI_CURRENCY_OBJECTS = ("DatedConversionRate", "CurrencyType")
 CURSOR = soql.CURSOR_FIELD
 Progress = Callable[[str, int], None]
+SPLIT_FLOOR = datetime(1999, 1, 1, tzinfo=UTC)  # lower bound when an unbounded first window must be split
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,12 @@ class SyncOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     full_refresh: bool = False
     max_locator_restarts: int = 3
+    get_deleted: bool = True  # getDeleted between reconciliations (hard deletes within ~15 days)
+    min_split_window: timedelta = timedelta(seconds=2)  # QUERY_TIMEOUT on a narrower window fails the object
+    request_timeout: float = 120.0  # seconds per HTTP request (read timeout)
+    session_refresh_after: timedelta | None = timedelta(minutes=90)  # re-login before a 2 h session times out
+    max_concurrent_requests: int = 2
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
 
 @dataclass
@@ -87,6 +100,8 @@ class SyncResult:
     duration_s: float = 0.0
     message: str = ""
     warnings: list[str] = field(default_factory=list)
+    window_splits: int = 0  # QUERY_TIMEOUT window halvings
+    resumed_job: str | None = None  # the Bulk job of an earlier run this run downloaded
 
 
 def _warehouse_api() -> Any:
@@ -106,6 +121,22 @@ def _due(last: datetime | None, every: timedelta | None, now: datetime) -> bool:
     if every <= timedelta(0):  # "every run", even when server time (Date header, 1 s resolution) reads earlier
         return True
     return last is None or now - last >= every
+
+
+def _drop_collisions(obj: str, describe: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """``describe`` without fields whose names collide case-insensitively (DuckDB would see one column)."""
+    fields = describe.get("fields", [])
+    groups: dict[str, list[str]] = {}
+    for f in fields:
+        if isinstance(f.get("name"), str):
+            groups.setdefault(f["name"].lower(), []).append(f["name"])
+    clashes = {k: v for k, v in groups.items() if len(v) > 1}
+    if not clashes:
+        return describe, []
+    messages = [f"{' and '.join(repr(n) for n in names)} on {obj} differ only in case (DuckDB identifiers are "
+                "case-insensitive); neither is loaded" for names in clashes.values()]
+    kept = [f for f in fields if not (isinstance(f.get("name"), str) and f["name"].lower() in clashes)]
+    return {**describe, "fields": kept}, messages
 
 
 def _batches(pages: Iterable[pa.Table], rows: int) -> Iterator[pa.Table]:
@@ -138,8 +169,7 @@ class _ObjectSync:
 
     # -- extraction --------------------------------------------------------------------------------
     def pages(self, query: str, fields: Sequence[tuple[str, str]], path: str) -> Iterator[pa.Table]:
-        if path == "bulk":
-            return iter_bulk_pages(self.client, self.obj, query, fields, self.opt.bulk_page_rows, self.opt.bulk_wait)
+        """REST pages (Bulk jobs are driven by :meth:`read`, which records them for resume)."""
         return iter_rest_pages(self.client, self.obj, query, fields, self.opt.rest_page_size)
 
     def choose_path(self, count_soql: str) -> str:
@@ -149,29 +179,48 @@ class _ObjectSync:
             return "rest"
         return "bulk" if rest_count(self.client, self.obj, count_soql) >= self.opt.bulk_threshold else "rest"
 
-    def read(self, query: str, fields: Sequence[tuple[str, str]], path: str) -> Iterator[pa.Table]:
-        """Batches for ``query`` on ``path``; a failed Bulk job falls back to REST before anything is yielded."""
+    def read(self, query: str, fields: Sequence[tuple[str, str]], path: str, *,
+             track: Callable[[str], None] | None = None, job_id: str | None = None) -> Iterator[pa.Table]:
+        """Batches for ``query`` on ``path``; a failed new Bulk job falls back to REST before anything is yielded.
+
+        Bulk: ``job_id`` resumes an existing job; otherwise a job is created and ``track(job_id)`` records it.
+        A tracked job is left on the server when reading stops (the caller deletes it once merged); an untracked
+        one is deleted here.
+        """
         if path != "bulk":
             yield from _batches(self.pages(query, fields, "rest"), self.opt.batch_rows)
             return
-        started = False
+        started = created = False
         try:
+            if job_id is None:
+                job_id = create_job(self.client, self.obj, query)
+                created = True
+                if track is not None:
+                    track(job_id)
             # result pages are fetched and parsed in a background thread while the previous batch merges
-            pages = prefetch(self.pages(query, fields, "bulk"), self.opt.prefetch_pages)
+            pages = prefetch(iter_job_pages(self.client, self.obj, job_id, fields, self.opt.bulk_page_rows,
+                                            self.opt.bulk_wait), self.opt.prefetch_pages)
             for batch in _batches(pages, self.opt.batch_rows):
                 started = True
                 yield batch
         except BulkJobFailed as exc:
-            if started:
+            if started or not created:
                 raise
+            if track is not None:
+                self._forget_job()
             self.result.warnings.append(f"bulk job failed, used REST instead: {exc}")
             self.result.api_path = "rest"
             yield from _batches(self.pages(query, fields, "rest"), self.opt.batch_rows)
+        finally:
+            if created and job_id and track is None:
+                delete_job(self.client, self.obj, job_id)
 
     # -- landing -------------------------------------------------------------------------------------
-    def merge(self, batch: pa.Table, *, cursor_column: str | None, deleted: bool, state: Any = None) -> None:
+    def merge(self, batch: pa.Table, *, cursor_column: str | None, deleted: bool, state: Any = None,
+              deleted_at: str | None = None) -> None:
         counts = self.wh.merge(SOURCE, self.table, batch, primary_key="Id", cursor_column=cursor_column,
-                               deleted_column="IsDeleted" if deleted else None, state=state)
+                               deleted_column="IsDeleted" if deleted else None, deleted_at_column=deleted_at,
+                               state=state)
         self.result.rows_inserted += counts.inserted
         self.result.rows_updated += counts.updated
         self.result.rows_deleted += getattr(counts, "deleted", 0)
@@ -229,11 +278,14 @@ class _ObjectSync:
 
     def sync(self) -> None:
         wcols = _warehouse_api()
-        describe = self.client.describe(self.obj)
+        describe, clashes = _drop_collisions(self.obj, self.client.describe(self.obj))
         columns, refused = wcols.salesforce_columns(describe)
+        for msg in clashes:
+            log.error("salesforce: refused colliding field names: %s", msg)
+            self.result.warnings.append(f"refused colliding field names: {msg}")
         if refused:
-            msg = (f"refused hostile field name(s) on {self.obj}: {', '.join(repr(r) for r in refused)} "
-                   "(not loaded; every other field was)")
+            shown = ", ".join(repr(r if len(r) <= 80 else r[:77] + "...") for r in refused)
+            msg = f"refused hostile field name(s) on {self.obj}: {shown} (not loaded; every other field was)"
             log.error("salesforce: %s", msg)
             self.result.warnings.append(msg)
         names = [c.name for c in columns]
@@ -266,11 +318,19 @@ class _ObjectSync:
             self.full_reload(fields, has_deleted, end)
             return
 
-        if self.state.cursor is not None and (self.opt.full_refresh or
-                                              _due(self.state.last_reconciled_at, self.opt.reconcile_every, end)):
-            self.reconcile(end)
+        if self.state.cursor is not None:
+            if self.opt.full_refresh or _due(self.state.last_reconciled_at, self.opt.reconcile_every, end):
+                self.reconcile(end)
+            elif has_deleted and self.opt.get_deleted:
+                self.replicate_deletes(end)
 
-        start = None if initial else self.state.cursor - self.opt.lookback
+        job = (self.state.extra or {}).get("bulk_job")
+        if job and not self.opt.full_refresh:
+            self.resume_job(job, fields, has_deleted)
+        elif job:
+            self._forget_job()
+        # a resumed job may have loaded the whole first window: continue from its cursor
+        start = None if self.opt.full_refresh or self.state.cursor is None else self.state.cursor - self.opt.lookback
         self.increment(fields, has_deleted, start, end)
 
         if pending:
@@ -287,25 +347,11 @@ class _ObjectSync:
         path = self.choose_path(soql.count_query(self.obj, start, end))
         self.result.api_path = path
         restarts = 0
+        cursor_before = self.state.cursor
         while True:
             query = soql.window_query(self.obj, [n for n, _ in fields], start, end)
             try:
-                seen_max: datetime | None = None
-                seen_id: str | None = None
-                for batch in self.read(query, fields, path):
-                    top, top_id = self._batch_cursor(batch)
-                    if seen_max is None or top > seen_max or (top == seen_max and top_id > (seen_id or "")):
-                        seen_max, seen_id = top, top_id
-                    state = None
-                    if path == "rest" and self.result.api_path == "rest":
-                        state = self._advance(seen_max, seen_id)
-                    self.merge(batch, cursor_column=CURSOR, deleted=has_deleted, state=state)
-                    if state is not None:
-                        self.state = state
-                if seen_max is not None:
-                    self.state = self._advance(seen_max, seen_id)
-                    self.wh.put_state(self.state)
-                self.result.cursor = self.state.cursor
+                self._consume(query, fields, has_deleted, path, start=start, end=end)
                 return
             except QueryLocatorExpired:
                 restarts += 1
@@ -315,6 +361,83 @@ class _ObjectSync:
                 log.warning("salesforce %s: query locator expired; restarting from %s", self.obj, committed)
                 if committed is not None and (start is None or committed > start):
                     start = committed
+            except QueryTimeout:
+                # retrying the same query would time out again: halve what is left of the window
+                lo = start or SPLIT_FLOOR
+                if self.state.cursor is not None and self.state.cursor != cursor_before and self.state.cursor > lo:
+                    lo = self.state.cursor
+                if end - lo <= self.opt.min_split_window:
+                    raise QueryTimeout(f"{self.obj}: QUERY_TIMEOUT on the window {lo.isoformat()} .. "
+                                       f"{end.isoformat()}, too narrow to split further") from None
+                mid = lo + (end - lo) / 2
+                self.result.window_splits += 1
+                log.warning("salesforce %s: QUERY_TIMEOUT; splitting %s .. %s at %s", self.obj, lo, end, mid)
+                self.increment(fields, has_deleted, lo, mid)
+                self.increment(fields, has_deleted, mid, end)
+                return
+
+    def _consume(self, query: str, fields: Sequence[tuple[str, str]], has_deleted: bool, path: str, *,
+                 start: datetime | None, end: datetime, job_id: str | None = None) -> None:
+        """Merge every batch of ``query``; the cursor moves per REST batch, or once a Bulk job is merged."""
+        def track(new_id: str) -> None:  # committed before the job is polled: a run dying from here resumes it
+            self._remember_job(new_id, query, fields, start, end)
+
+        seen_max: datetime | None = None
+        seen_id: str | None = None
+        tracked = path == "bulk"
+        for batch in self.read(query, fields, path, track=track if tracked else None, job_id=job_id):
+            top, top_id = self._batch_cursor(batch)
+            if seen_max is None or top > seen_max or (top == seen_max and top_id > (seen_id or "")):
+                seen_max, seen_id = top, top_id
+            state = None
+            if path == "rest" and self.result.api_path == "rest":
+                state = self._advance(seen_max, seen_id)
+            self.merge(batch, cursor_column=CURSOR, deleted=has_deleted, state=state)
+            if state is not None:
+                self.state = state
+        finished = (self.state.extra or {}).get("bulk_job")
+        if finished:
+            self.state = replace(self.state, extra={k: v for k, v in self.state.extra.items() if k != "bulk_job"})
+        if seen_max is not None or finished:
+            self.state = self._advance(seen_max, seen_id) if seen_max is not None else self.stamped_state()
+            self.wh.put_state(self.state)  # cursor and "job done" in one transaction
+        if finished:
+            delete_job(self.client, self.obj, finished["id"])
+        self.result.cursor = self.state.cursor
+
+    # -- in-flight Bulk jobs -----------------------------------------------------------------------------
+    def _remember_job(self, job_id: str, query: str, fields: Sequence[tuple[str, str]], start: datetime | None,
+                      end: datetime) -> None:
+        extra = dict(self.state.extra or {})
+        extra["bulk_job"] = {"id": job_id, "query": query, "fields": [n for n, _ in fields],
+                             "start": start.isoformat() if start else None, "end": end.isoformat()}
+        self.state = self.stamped_state(extra=extra)
+        self.wh.put_state(self.state)
+
+    def _forget_job(self) -> None:
+        extra = dict(self.state.extra or {})
+        job = extra.pop("bulk_job", None)
+        self.state = self.stamped_state(extra=extra)
+        self.wh.put_state(self.state)
+        if job:
+            delete_job(self.client, self.obj, job["id"])
+
+    def resume_job(self, job: dict[str, Any], fields: Sequence[tuple[str, str]], has_deleted: bool) -> None:
+        """Download the results of the Bulk job an earlier run created but did not finish merging."""
+        if job.get("fields") != [n for n, _ in fields]:
+            self.result.warnings.append(f"bulk job {job.get('id')} not resumed: {self.obj}'s fields changed")
+            self._forget_job()
+            return
+        log.info("salesforce %s: resuming bulk job %s from an earlier run", self.obj, job["id"])
+        try:
+            self._consume(job["query"], fields, has_deleted, "bulk", start=None, end=_parse_ts(job["end"]),
+                          job_id=job["id"])
+            self.result.resumed_job = job["id"]
+            self.result.api_path = "bulk"
+        except (BulkJobFailed, SalesforceResourceNotFound) as exc:  # expired, deleted or failed: start over
+            self.result.warnings.append(f"bulk job {job['id']} could not be resumed ({type(exc).__name__}); "
+                                        "re-reading its window")
+            self._forget_job()
 
     def _advance(self, top: datetime, top_id: str | None) -> Any:
         cur = self.state.cursor
@@ -333,8 +456,46 @@ class _ObjectSync:
         """Flag rows whose Id queryAll no longer returns (hard deletes, purged recycle bin)."""
         started = datetime.now(UTC)
         ids = self.read_ids()
-        self.state = self.stamped_state(last_reconciled_at=end)
+        extra = {**(self.state.extra or {}), "deletes_covered_until": end.isoformat()}
+        self.state = self.stamped_state(last_reconciled_at=end, extra=extra)
         self.flag_missing(ids, end, only_loaded_before=started)
+
+    def replicate_deletes(self, end: datetime) -> None:
+        """getDeleted since the last covered date; a purged delete log falls back to :meth:`reconcile`."""
+        covered = (self.state.extra or {}).get("deletes_covered_until")
+        since = _parse_ts(covered) if covered else (self.state.last_reconciled_at or self.state.cursor)
+        start = since - self.opt.lookback
+        if start >= end:
+            return
+        try:
+            found = get_deleted(self.client, self.obj, start, end)
+        except ReplicationUnavailable as exc:
+            self.result.warnings.append(f"{exc}; reconciled all Ids instead")
+            log.warning("salesforce %s: %s; falling back to a full Id reconciliation", self.obj, exc)
+            self.reconcile(end)
+            return
+        extra = {**(self.state.extra or {}), "deletes_covered_until": min(found.latest_covered, end).isoformat()}
+        self.state = self.stamped_state(extra=extra)
+        batch = self._deleted_batch(found.ids, found.deleted_dates)
+        if batch.num_rows:
+            self.merge(batch, cursor_column=None, deleted=True, state=self.state, deleted_at=CURSOR)
+        else:
+            self.wh.put_state(self.state)
+
+    def _deleted_batch(self, ids: list[str], dates: list[datetime]) -> pa.Table:
+        """Rows to flag: loaded, not flagged yet, and not modified after their deletion (else undeleted since)."""
+        schema = pa.schema([("Id", pa.string()), ("IsDeleted", pa.string()), (CURSOR, pa.string())])
+        if not ids:
+            return schema.empty_table()
+        deleted = pa.table({"id": pa.array(ids, pa.string()), "at": pa.array(dates, pa.timestamp("us", "UTC"))})
+        loaded = self.wh.fetch_arrow(
+            f'SELECT "Id", "{CURSOR}" AS stamp FROM raw_salesforce.{self.table} '
+            'WHERE NOT coalesce(_is_deleted, false) AND list_contains(?, "Id")', [ids])
+        last = {r["Id"]: r["stamp"] for r in loaded.to_pylist()}
+        rows = [(i, at) for i, at in zip(deleted["id"].to_pylist(), deleted["at"].to_pylist(), strict=True)
+                if i in last and (last[i] is None or last[i] <= at)]
+        return pa.table({"Id": [i for i, _ in rows], "IsDeleted": ["true"] * len(rows),
+                         CURSOR: [at.isoformat() for _, at in rows]}, schema=schema)
 
     def read_ids(self) -> pa.Array:
         path = self.choose_path(soql.count_query(self.obj, None, None))
@@ -412,7 +573,10 @@ def sync_salesforce(config: SalesforceConfig, warehouse: Any, objects: Sequence[
                     options: SyncOptions | None = None, client: SalesforceClient | None = None) -> list[SyncResult]:
     """Sync every selected object; after a clean stop the remaining objects are ``skipped``."""
     opts = replace(options or SyncOptions(), full_refresh=full_refresh or (options.full_refresh if options else False))
-    sf = client or connect(config, retry=opts.retry, quota_share=opts.quota_share)
+    refresh = opts.session_refresh_after.total_seconds() if opts.session_refresh_after else None
+    sf = client or connect(config, retry=opts.retry, quota_share=opts.quota_share, timeout=opts.request_timeout,
+                           session_refresh_after=refresh, max_concurrent=opts.max_concurrent_requests,
+                           max_response_bytes=opts.max_response_bytes)
     results: list[SyncResult] = []
     try:
         names = select_objects(sf.describe_global(), config, objects)

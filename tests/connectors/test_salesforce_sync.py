@@ -12,37 +12,9 @@ from connectors.simulator.dataset.advance import advance
 from connectors.simulator.server.settings import SimulatorSettings
 from connectors.simulator.server.simulator import CrmSimulator
 from connectors.warehouse.raw import RawWarehouse
+from tests.reliability.sf_helpers import sf_assert_matches, sf_source_rows
 
 from .conftest import sf_config_for, sf_options
-
-RECYCLE_BIN_DAYS = 15
-
-
-def sf_source_rows(ds, obj):
-    """(Id, SystemModstamp ms, deleted) of what queryAll serves (recycle-bin rows older than 15 days are gone)."""
-    names = {f["name"] for f in ds.sf_describe[obj]["fields"]}
-    deleted = '"IsDeleted"' if "IsDeleted" in names else "false"
-    cutoff = ds.clock.replace(tzinfo=None) - timedelta(days=RECYCLE_BIN_DAYS)
-    with ds.reading() as cur:
-        rows = cur.execute(
-            f'SELECT "Id", epoch_ms("SystemModstamp"), coalesce({deleted}, false) FROM {ds.sf_table(obj)} '
-            f'WHERE NOT (coalesce({deleted}, false) AND "SystemModstamp" < ?)', [cutoff]).fetchall()
-    return {r[0]: (r[1], r[2]) for r in rows}
-
-
-def sf_warehouse_rows(wh, obj):
-    rows = wh.fetch_arrow(f'SELECT "Id", epoch_ms("SystemModstamp") AS ms, coalesce(_is_deleted, false) AS d '
-                          f"FROM raw_salesforce.{obj.lower()}").to_pylist()
-    return {r["Id"]: (r["ms"], r["d"]) for r in rows}
-
-
-def sf_assert_matches(ds, wh, obj):
-    src, got = sf_source_rows(ds, obj), sf_warehouse_rows(wh, obj)
-    assert len(got) == wh.table_rows("salesforce", obj.lower())  # no duplicate keys
-    missing = {k: v for k, v in src.items() if got.get(k) != v}
-    assert not missing, f"{obj}: {len(missing)} source rows missing or stale, e.g. {list(missing.items())[:3]}"
-    extra = [k for k, (_, d) in got.items() if k not in src and not d]
-    assert not extra, f"{obj}: rows gone from the source but not flagged deleted: {extra[:3]}"
 
 
 def _all(results, status="success"):

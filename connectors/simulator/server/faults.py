@@ -12,6 +12,8 @@ Short-circuit kinds (the request never reaches the handler; the API renders the 
   ``session_expired``        401 INVALID_SESSION_ID (Salesforce) / EXPIRED_AUTHENTICATION (HubSpot);
                              the token is revoked, so only a fresh login recovers
   ``invalid_query_locator``  Salesforce 400 INVALID_QUERY_LOCATOR on a query-more request
+  ``concurrent_limit``       Salesforce 403 REQUEST_LIMIT_EXCEEDED for the concurrent long-running request limit
+  ``query_timeout``          Salesforce 400 QUERY_TIMEOUT (the query ran too long)
 
 Response kinds (the handler runs, then its response is damaged on the way out):
   ``slow``          sleep ``delay`` seconds before answering
@@ -22,6 +24,8 @@ Response kinds (the handler runs, then its response is damaged on the way out):
   ``duplicate_keys`` a JSON object that repeats a key with a different value
   ``drop_next``     Salesforce: ``done: false`` without ``nextRecordsUrl``
   ``search_lag``    HubSpot search hides records changed in the last ``delay`` simulated seconds
+  ``huge``          Salesforce: the body padded with whitespace to ``HUGE_BODY_BYTES`` (still valid JSON)
+  ``repeat_record`` Salesforce: a query-more page starts with the last record of the page before it
 """
 
 from __future__ import annotations
@@ -32,10 +36,13 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-SHORT_CIRCUIT_KINDS = frozenset({"status", "rate_limit", "request_limit", "session_expired", "invalid_query_locator"})
+SHORT_CIRCUIT_KINDS = frozenset({"status", "rate_limit", "request_limit", "session_expired", "invalid_query_locator",
+                                 "concurrent_limit", "query_timeout"})
 RESPONSE_KINDS = frozenset(
-    {"slow", "reset", "truncated", "bad_json", "nan", "duplicate_keys", "drop_next", "search_lag"}
+    {"slow", "reset", "truncated", "bad_json", "nan", "duplicate_keys", "drop_next", "search_lag", "huge",
+     "repeat_record"}
 )
+HUGE_BODY_BYTES = 4 * 1024 * 1024
 KINDS = SHORT_CIRCUIT_KINDS | RESPONSE_KINDS
 
 

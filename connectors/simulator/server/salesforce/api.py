@@ -3,17 +3,26 @@
 Wire details follow crm_api_wire.md Part A so that simple-salesforce 1.12.10 works unchanged. Error
 bodies are always the JSON array ``[{"message","errorCode"}]``; every authenticated request counts
 against the daily allowance reported in ``Sforce-Limit-Info``.
+
+Test knobs on the instance (``sim.salesforce.plugin``): :meth:`SalesforceApi.hard_delete` removes records
+and writes them to the delete log that ``getDeleted`` serves (kept ``recycle_bin_days``);
+:meth:`SalesforceApi.purge_delete_log` empties it early (then ``INVALID_REPLICATION_DATE``);
+``query_timeout_rows`` answers QUERY_TIMEOUT to queries matching more rows; ``concurrent_limit`` answers
+403 REQUEST_LIMIT_EXCEEDED (concurrent) above that many requests in flight, ``handler_delay`` makes every
+authenticated request that slow, and ``max_inflight`` records the most requests seen in flight at once.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, timedelta
+import threading
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...dataset.store import Dataset, quote_ident, sf_format_datetime, sf_parse_datetime
-from ..faults import Fault, FaultPlan
+from ..faults import HUGE_BODY_BYTES, Fault, FaultPlan
 from ..http import ApiPlugin, HttpError, Request, Response, Route
 from ..settings import SalesforceSettings
 from . import describe, soql
@@ -30,6 +39,8 @@ MIN_BATCH, MAX_BATCH = 200, 2000
 LOGIN_ROUTES = frozenset({"sf.login.soap", "sf.login.oauth", "sf.versions"})
 DEFAULT_USER_ID = "0055g000000SimUAA"
 REPLICATION_WINDOW_DAYS = 30
+DELETE_LOG = "sfsim.delete_log"
+CONCURRENT_LIMIT_MESSAGE = "ConcurrentRequests (Concurrent API Requests) Limit exceeded."
 API_VERSIONS = ("55.0", "56.0", "57.0", "58.0", "59.0", "60.0", "61.0", "62.0")
 
 
@@ -48,6 +59,16 @@ class SalesforceApi(ApiPlugin):
         self.cursors = CursorStore(self.snapshots, settings.query_locator_ttl_seconds)
         self.bulk = Bulk2Jobs(dataset, self.snapshots, settings.recycle_bin_days,
                               settings.bulk_job_polls_before_complete, self.login.user_id)
+        self.query_timeout_rows: int | None = None
+        self.concurrent_limit: int | None = None
+        self.handler_delay = 0.0
+        self.inflight = 0
+        self.max_inflight = 0
+        self._gauge = threading.Lock()
+        self._log_purged_before: datetime | None = None
+        with dataset.lock:  # Snapshots created the schema; simulators sharing a dataset share the log
+            dataset.con.execute(f"CREATE TABLE IF NOT EXISTS {DELETE_LOG} "
+                                "(object VARCHAR, id VARCHAR, deleted_date TIMESTAMP)")
 
     @property
     def base_url(self) -> str:
@@ -86,6 +107,14 @@ class SalesforceApi(ApiPlugin):
     def authenticate(self, request: Request, route: Route) -> None:
         self.tokens.check(bearer_token(request))
         self.usage.consume()
+        with self._gauge:
+            if self.concurrent_limit is not None and self.inflight >= self.concurrent_limit:
+                raise HttpError(403, "REQUEST_LIMIT_EXCEEDED", CONCURRENT_LIMIT_MESSAGE)
+            self.inflight += 1
+            self.max_inflight = max(self.max_inflight, self.inflight)
+        request.inflight = True  # type: ignore[attr-defined]  # released in decorate()
+        if self.handler_delay:
+            time.sleep(self.handler_delay)
 
     def fault_response(self, fault: Fault, request: Request, route: Route) -> Response:
         if fault.kind == "status":
@@ -105,10 +134,21 @@ class SalesforceApi(ApiPlugin):
             return self.error(exc.status, exc.code, exc.message)
         if fault.kind == "invalid_query_locator":
             return self.error(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        if fault.kind == "concurrent_limit":
+            return self.error(403, "REQUEST_LIMIT_EXCEEDED", CONCURRENT_LIMIT_MESSAGE)
+        if fault.kind == "query_timeout":
+            return self.error(400, "QUERY_TIMEOUT", "Your query request was running for too long.")
         return super().fault_response(fault, request, route)
 
     def mutate(self, fault: Fault, request: Request, route: Route, response: Response) -> Response:
-        if fault.kind != "drop_next" or not route.name.startswith("sf.query") or response.status != 200:
+        if response.status != 200:
+            return response
+        if fault.kind == "huge":
+            padding = b" " * max(0, HUGE_BODY_BYTES - len(response.body))
+            return Response(response.status, response.body + padding, dict(response.headers))
+        if fault.kind == "repeat_record" and route.name == "sf.query_more":
+            return self._repeat_record(request, response)
+        if fault.kind != "drop_next" or not route.name.startswith("sf.query"):
             return response
         body = json.loads(response.body)
         if isinstance(body, dict) and "done" in body:
@@ -118,7 +158,26 @@ class SalesforceApi(ApiPlugin):
                                                          if k.lower() != "content-type"})
         return response
 
+    def _repeat_record(self, request: Request, response: Response) -> Response:
+        """This query-more page with the previous page's last record put in front (a record on two pages)."""
+        locator, _, offset = request.path.rstrip("/").rsplit("/", 1)[-1].rpartition("-")
+        try:
+            cursor = self.cursors.get(locator)
+        except HttpError:
+            return response
+        earlier = [o for o in cursor.tails if o < int(offset)]
+        if not earlier:
+            return response
+        body = json.loads(response.body)
+        body["records"].insert(0, cursor.tails[max(earlier)])
+        return Response.json(body, response.status, {k: v for k, v in response.headers.items()
+                                                     if k.lower() != "content-type"})
+
     def decorate(self, request: Request, route: Route, response: Response) -> None:
+        if getattr(request, "inflight", False):
+            with self._gauge:
+                self.inflight -= 1
+            request.inflight = False  # type: ignore[attr-defined]
         if route.name not in LOGIN_ROUTES:
             response.headers["Sforce-Limit-Info"] = self.usage.header()
 
@@ -150,6 +209,9 @@ class SalesforceApi(ApiPlugin):
                 total = cur.execute(plan.count_sql, plan.params).fetchall()[0][0]
             return Response.json({"totalSize": total, "done": True, "records": []})
         cursor = self.cursors.open(plan, include_deleted)
+        if self.query_timeout_rows is not None and cursor.total > self.query_timeout_rows:
+            self.cursors.close(cursor)  # "ran too long": only a narrower query gets through
+            raise HttpError(400, "QUERY_TIMEOUT", "Your query request was running for too long.")
         response = self._page(cursor, 0, self._batch_size(request), version)
         if cursor.exhausted:  # everything fit in one page: no locator was handed out
             self.cursors.close(cursor)
@@ -172,6 +234,8 @@ class SalesforceApi(ApiPlugin):
         if end < cursor.total:  # nextRecordsUrl exists exactly when done is false (trap 2)
             body["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor.locator}-{end}"
         body["records"] = [render_record(cursor.plan.root, row, version) for row in rows]
+        if body["records"]:
+            cursor.tails[offset] = body["records"][-1]
         return Response.json(body)
 
     def _batch_size(self, request: Request) -> int:
@@ -247,20 +311,50 @@ class SalesforceApi(ApiPlugin):
         return Response.json({"ids": ids, "latestDateCovered": sf_format_datetime(end)})
 
     def _deleted(self, request: Request, m: re.Match[str]) -> Response:
+        """getDeleted: recycle-bin rows plus the delete log (hard deletes), within the log's retention.
+
+        A start before the retention (``recycle_bin_days``) is answered from ``earliestDateAvailable``; a start
+        before an early purge (:meth:`purge_delete_log`) is 400 INVALID_REPLICATION_DATE.
+        """
         obj = self._object(m["obj"])
         start, end = self._window(request)
-        now = self.dataset.clock.astimezone(UTC).replace(tzinfo=None)
-        earliest = now - timedelta(days=self.settings.recycle_bin_days)
-        records: list[dict[str, Any]] = []
-        if self.schema.has_field(obj, "IsDeleted"):
-            stamp = quote_ident("SystemModstamp")
-            sql = (f'SELECT "Id", {stamp} FROM {self.dataset.sf_table(obj)} WHERE "IsDeleted" IS TRUE '
-                   f"AND {stamp} >= ? AND {stamp} < ? AND {stamp} >= ? ORDER BY {stamp}, \"Id\"")
-            with self.dataset.reading() as cur:
-                rows = cur.execute(sql, [start, end, earliest]).fetchall()
-            records = [{"id": r[0], "deletedDate": sf_format_datetime(r[1])} for r in rows]
+        earliest = self._delete_log_start()
+        if self._log_purged_before and start < self._log_purged_before:  # purged early: the log has a hole
+            raise HttpError(400, "INVALID_REPLICATION_DATE",
+                            f"startDate is before earliestDateAvailable {sf_format_datetime(earliest)}")
+        start = max(start, earliest)  # beyond the retention: served from earliestDateAvailable, which says so
+        rows: list[tuple[Any, Any]] = []
+        with self.dataset.reading() as cur:
+            if self.schema.has_field(obj, "IsDeleted"):
+                stamp = quote_ident("SystemModstamp")
+                rows += cur.execute(
+                    f'SELECT "Id", {stamp} FROM {self.dataset.sf_table(obj)} WHERE "IsDeleted" IS TRUE '
+                    f"AND {stamp} >= ? AND {stamp} <= ?", [start, end]).fetchall()
+            rows += cur.execute(f"SELECT id, deleted_date FROM {DELETE_LOG} WHERE object = ? AND deleted_date >= ? "
+                                "AND deleted_date <= ?", [obj, start, end]).fetchall()
+        rows.sort(key=lambda r: (r[1], r[0]))
+        records = [{"id": r[0], "deletedDate": sf_format_datetime(r[1])} for r in rows]
         return Response.json({"deletedRecords": records, "earliestDateAvailable": sf_format_datetime(earliest),
                               "latestDateCovered": sf_format_datetime(end)})
+
+    def _delete_log_start(self) -> datetime:
+        now = self.dataset.clock.astimezone(UTC).replace(tzinfo=None)
+        earliest = now - timedelta(days=self.settings.recycle_bin_days)
+        return max(earliest, self._log_purged_before) if self._log_purged_before else earliest
+
+    def hard_delete(self, obj: str, ids: list[str], at: datetime | None = None) -> None:
+        """Delete records for good (bypassing the recycle bin) and log them for getDeleted at ``at``."""
+        when = (at or self.dataset.clock).astimezone(UTC).replace(tzinfo=None)
+        with self.dataset.lock:
+            self.dataset.con.executemany(f"INSERT INTO {DELETE_LOG} VALUES (?, ?, ?)", [[obj, i, when] for i in ids])
+            self.dataset.con.execute(f'DELETE FROM {self.dataset.sf_table(obj)} WHERE list_contains(?, "Id")', [ids])
+
+    def purge_delete_log(self, before: datetime | None = None) -> None:
+        """Purge the delete log up to ``before`` (default: now), as Salesforce does when it grows too large."""
+        cut = (before or self.dataset.clock).astimezone(UTC).replace(tzinfo=None)
+        self._log_purged_before = cut
+        with self.dataset.lock:
+            self.dataset.con.execute(f"DELETE FROM {DELETE_LOG} WHERE deleted_date < ?", [cut])
 
     # -- limits -----------------------------------------------------------------------------------
     def _limits(self, request: Request, m: re.Match[str]) -> Response:

@@ -47,13 +47,16 @@ class TokenRegistry:
 
     Issued tokens work until revoked. Unknown bearer tokens are accepted (and then tracked like
     issued ones) unless ``require_credentials`` is set, in which case only issued tokens or the
-    configured ``session_id`` (if the settings carry one) work.
+    configured ``session_id`` (if the settings carry one) work. ``ttl_seconds`` (tests set it on the
+    instance) also expires a session that many wall-clock seconds after it was issued or first used.
     """
 
     def __init__(self, settings: SalesforceSettings) -> None:
         self.settings = settings
         self._uses: dict[str, int] = {}
         self._revoked: set[str] = set()
+        self._born: dict[str, float] = {}
+        self.ttl_seconds: float | None = None
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
 
@@ -62,6 +65,7 @@ class TokenRegistry:
             n = next(self._ids)
             token = f"{self.settings.organization_id}!AQ{n:04d}{secrets.token_urlsafe(24)}"
             self._uses[token] = 0
+            self._born[token] = time.monotonic()
             return token
 
     def revoke(self, token: str | None) -> None:
@@ -82,6 +86,11 @@ class TokenRegistry:
                 if self.settings.require_credentials and token != configured:
                     raise session_expired()
                 self._uses[token] = 0
+            born = self._born.setdefault(token, time.monotonic())
+            if self.ttl_seconds is not None and time.monotonic() - born > self.ttl_seconds:
+                self._revoked.add(token)
+                del self._uses[token]
+                raise session_expired()
             self._uses[token] += 1
             ttl = self.settings.session_ttl_requests
             if ttl is not None and self._uses[token] > ttl:

@@ -102,6 +102,7 @@ class Cursor:
     include_deleted: bool
     last_used: float = field(default_factory=time.monotonic)
     exhausted: bool = False  # the last page has been served
+    tails: dict[int, dict[str, Any]] = field(default_factory=dict)  # offset -> last record served (repeat_record)
 
     @property
     def table(self) -> str:
