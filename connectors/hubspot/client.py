@@ -1,8 +1,9 @@
 """The HubSpot client wrapper: one place for pacing, retries, error mapping and server time.
 
 Every call goes through the official hubspot-api-client (built by ``connectors.clients.hubspot_client``
-with ``retry=None``) with ``_preload_content=False``: the raw body is parsed here, so resets mid-body,
-truncated and malformed JSON surface as retryable errors instead of half-deserialised models, and the
+with ``retry=False``, so urllib3 never retries behind our back) with ``_preload_content=False``: the raw body
+is parsed here (strictly), so resets mid-body, truncated and malformed JSON surface as retryable errors
+instead of half-deserialised models, and the
 response headers (``Date`` = server time, ``X-HubSpot-RateLimit-*``) are always at hand.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 
 from connectors.clients import hubspot_client
 
-from .config import HubSpotConfig
+from .config import TOKEN_VAR, HubSpotConfig
 from .errors import ApiError, AuthError, DailyLimitReached, RetriesExhausted
 from .ratelimit import TokenBucket
 
@@ -30,10 +31,28 @@ RETRY_STATUSES = frozenset({0, 423, 477, 500, 502, 503, 504, 520, 522, 524})
 
 
 class _Transient(Exception):
-    def __init__(self, reason: str, wait: float | None = None, burst: bool = False) -> None:
+    def __init__(self, reason: str, wait: float | None = None, burst: bool = False, floor: float = 0.0) -> None:
         super().__init__(reason)
         self.wait = wait
         self.burst = burst
+        self.floor = floor  # minimum back-off (a rolling rate-limit window must pass before a retry can succeed)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise ValueError("duplicate key in a JSON object")
+    return obj
+
+
+def strict_json(raw: bytes | str) -> Any:
+    """Parse an untrusted body strictly: NaN/Infinity and repeated keys are errors (Python's json accepts both,
+    silently keeping the last value). Costs ~4% of parsing time, well under 1% of a sync."""
+    return json.loads(raw, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
 
 
 def _body_json(body: Any) -> dict[str, Any]:
@@ -60,7 +79,8 @@ class HubSpotClient:
     def __init__(self, config: HubSpotConfig, api: Any = None, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None) -> None:
         self.config = config
-        self._api = api if api is not None else hubspot_client(config.url, config.access_token, retry=None)
+        # retry=False: urllib3's own silent retries (3, no jitter, uncounted) are off; every retry happens below
+        self._api = api if api is not None else hubspot_client(config.url, config.access_token, retry=False)
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.search_bucket = TokenBucket(config.search_per_second, 1.0, clock, sleep)
@@ -103,6 +123,8 @@ class HubSpotClient:
                     raise RetriesExhausted(f"{endpoint}: gave up after {attempt} attempts ({exc})") from None
                 backoff = min(self.config.backoff_cap_s, self.config.backoff_base_s * 2 ** (attempt - 1))
                 delay = backoff * (0.5 + self.rng.random() / 2)  # jitter
+                if exc.floor:
+                    delay = max(delay, exc.floor * (1.0 + self.rng.random() / 4))  # jitter above the window
                 if exc.wait is not None:
                     delay = max(delay, min(exc.wait, self.config.retry_after_cap_s))
                 if exc.burst:
@@ -132,9 +154,9 @@ class HubSpotClient:
         if status not in (200, 207):
             self._raise_for(endpoint, status, raw, headers)
         try:
-            body = json.loads(raw)
-        except ValueError:
-            raise _Transient("malformed or truncated JSON body") from None
+            body = strict_json(raw)
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
+            raise _Transient(f"malformed or truncated JSON body ({str(exc)[:80]})") from None
         if not isinstance(body, dict):
             raise _Transient("unexpected JSON body")
         return body
@@ -147,11 +169,13 @@ class HubSpotClient:
             policy = str(data.get("policyName") or "")
             if policy == "DAILY":
                 raise DailyLimitReached(f"{endpoint}: HubSpot daily API limit reached ({message})")
-            raise _Transient(f"429 {policy or 'rate limit'}", wait=_retry_after(headers), burst=True)
+            window = self.config.rate_limit_window_s * (0.1 if policy == "SECONDLY" else 1.0)
+            raise _Transient(f"429 {policy or 'rate limit'}", wait=_retry_after(headers), burst=True, floor=window)
         if status in RETRY_STATUSES:
             raise _Transient(f"HTTP {status}", wait=_retry_after(headers))
-        if status == 401:
-            raise AuthError(endpoint, status, message or "authentication failed", data.get("category"))
+        if status == 401:  # a private-app token does not refresh: no retry, name the variable to fix
+            raise AuthError(endpoint, status, f"{message or 'authentication failed'}; check {TOKEN_VAR} (the "
+                            "private-app token is invalid, expired or revoked)", data.get("category"))
         raise ApiError(endpoint, status, message, data.get("category"))
 
     def _note_headers(self, headers: Any) -> None:

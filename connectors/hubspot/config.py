@@ -39,11 +39,16 @@ class HubSpotConfig:
     backoff_base_s: float = 0.5
     backoff_cap_s: float = 30.0
     retry_after_cap_s: float = 60.0
+    # a 429 TEN_SECONDLY_ROLLING waits at least this long (plus up to 25% jitter); SECONDLY a tenth of it
+    rate_limit_window_s: float = 10.0
     timeout_s: float = 120.0
     # incremental windows
     lookback: timedelta = timedelta(minutes=10)
     lag: timedelta = timedelta(minutes=1)
     association_snapshot_every: timedelta = timedelta(days=7)
+    # id reconciliation (purged / GDPR-deleted records): list every live and archived id, flag the rest deleted;
+    # same cadence as Salesforce's (timedelta(0) = every run, None = never)
+    reconcile_every: timedelta | None = timedelta(days=7)
     # paging
     list_page_size: int = 100
     search_page_size: int = 200

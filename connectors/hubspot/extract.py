@@ -165,6 +165,22 @@ def iter_list(client: HubSpotClient, object_type: str, properties: list[str], *,
         after = nxt
 
 
+def list_ids(client: HubSpotClient, object_type: str, archived: bool) -> list[pa.Array]:
+    """Every id of the live (or archived) listing, one array per page (id reconciliation)."""
+    out: list[pa.Array] = []
+    after: str | None = None
+    seen: set[str] = set()
+    while True:
+        body = client.list_page(object_type, ["hs_object_id"], after, archived)
+        out.append(pa.array([str(r.get("id")) for r in body.get("results") or []], pa.string()))
+        after = _next_after(body)
+        if after is None:
+            return out
+        if after in seen:
+            raise ApiError("objects.list", None, f"paging cursor {after!r} repeated for {object_type}")
+        seen.add(after)
+
+
 @dataclass
 class SearchStats:
     requests: int = 0
@@ -174,19 +190,27 @@ class SearchStats:
 
 
 def _search_bound(total: int, limit: int, cap: int) -> int:
-    # pages for the records, twice (restarts may re-read at most half a capped search), plus restart slack
-    return 3 * math.ceil(max(total, 1) / limit) + 10 * (total // cap + 1) + 10
+    # pages for the records, twice (tie re-reads and records that move during the search), plus slack; ``cap``
+    # no longer matters (every request starts at offset 0) but stays in the signature for callers
+    return 3 * math.ceil(max(total, 1) / limit) + 10 * (total // max(cap, 1) + 1) + 10
+
+
+def _ts_ms(rec: dict[str, Any], lm: str) -> int | None:
+    ts = parse_ts((rec.get("properties") or {}).get(lm) or rec.get("updatedAt"))
+    return to_ms(ts) if ts else None
 
 
 def iter_search(client: HubSpotClient, object_type: str, properties: list[str], start: datetime,
                 end: datetime, stats: SearchStats | None = None) -> Iterator[Page]:
     """Records with last-modified in [start, end], ascending, never capped at 10,000 and never looping.
 
-    Pages by ``after`` until the next page would cross the result cap, then starts a new search from
-    the last timestamp seen (GTE; re-reads ties at that timestamp, which the merge de-duplicates). When
-    more than half a capped search shares one timestamp, those ties are drained by a separate search on
-    ``last-modified EQ ts`` sorted by ``hs_object_id`` with ``hs_object_id GT last id`` restarts, then the
-    window continues strictly after that timestamp. The request count is bounded from the first ``total``.
+    Keyset paging: every request is a fresh search from offset 0 with ``last-modified GTE <last timestamp
+    seen>``, so a record that changes (moves to the end) or leaves the window mid-search cannot shift an
+    offset and make the next page skip a record (matrix row 11), and the 10k offset cap is never reached. The
+    ties at the anchor timestamp are re-read (the merge de-duplicates). When a whole page shares the anchor
+    timestamp, those ties are drained by ``last-modified EQ ts`` sorted by ``hs_object_id`` with
+    ``hs_object_id GT last id`` keysets, then the window continues strictly after that timestamp. The request
+    count is bounded from the first ``total``.
     """
     stats = stats if stats is not None else SearchStats()
     lm = last_modified_property(object_type)
@@ -213,69 +237,53 @@ def iter_search(client: HubSpotClient, object_type: str, properties: list[str], 
         if not results:
             return Page(table), None
         last = results[-1]
-        ts = parse_ts((last.get("properties") or {}).get(lm) or last.get("updatedAt"))
-        return Page(table, last_modified=ts, last_id=str(last["id"])), (to_ms(ts) if ts else None)
+        last_ms = _ts_ms(last, lm)
+        ts = datetime.fromtimestamp(last_ms / 1000, UTC) if last_ms is not None else None
+        return Page(table, last_modified=ts, last_id=str(last["id"])), last_ms
 
     while lower_ms <= end_ms:
         filters = [{"propertyName": lm, "operator": "GTE" if inclusive else "GT", "value": str(lower_ms)},
                    {"propertyName": lm, "operator": "LTE", "value": str(end_ms)}]
-        body: dict[str, Any] = {"filterGroups": [{"filters": filters}],
-                                "sorts": [{"propertyName": lm, "direction": "ASCENDING"}],
-                                "properties": properties, "limit": limit, "after": "0"}
-        after = 0
-        last_ms: int | None = None
-        tail_ties = 0  # records at the end of this search sharing last_ms
-        while True:
-            resp = run({**body, "after": str(after)})
-            results = resp.get("results") or []
-            page, page_last = page_of(results)
-            for rec in results:
-                rec_ms = (page_last if rec is results[-1] else
-                          to_ms(parse_ts((rec.get("properties") or {}).get(lm) or rec.get("updatedAt"))))
-                tail_ties = tail_ties + 1 if rec_ms == last_ms else 1
-                last_ms = rec_ms
-            if results:
-                yield page
-            nxt = _next_after(resp)
-            if nxt is None or not results:
-                return
-            after = int(nxt)
-            if after + limit > cap:
-                break
-        stats.restarts += 1
-        if last_ms is None:
+        resp = run({"filterGroups": [{"filters": filters}],
+                    "sorts": [{"propertyName": lm, "direction": "ASCENDING"}],
+                    "properties": properties, "limit": limit, "after": "0"})
+        results = resp.get("results") or []
+        if not results:
             return
-        if tail_ties * 2 > cap or (inclusive and last_ms == lower_ms):
+        page, last_ms = page_of(results)
+        more = _next_after(resp) is not None
+        if last_ms is None:
+            raise ApiError("objects.search", None, f"{object_type} record {page.last_id} has no {lm}")
+        if more and inclusive and last_ms == lower_ms and _ts_ms(results[0], lm) == lower_ms:
+            # a full page of ties at the anchor: offsets cannot get past them, drain them by id
             stats.tie_drains += 1
-            yield from _drain_ties(client, object_type, properties, lm, last_ms, run, page_of)
-            lower_ms, inclusive = last_ms, False
-        else:
-            lower_ms, inclusive = last_ms, True
+            yield from _drain_ties(client, object_type, properties, lm, lower_ms, run, page_of)
+            lower_ms, inclusive = lower_ms, False
+            continue
+        yield page
+        if not more:
+            return
+        stats.restarts += 1
+        lower_ms, inclusive = last_ms, True
 
 
 def _drain_ties(client: HubSpotClient, object_type: str, properties: list[str], lm: str, ts_ms: int,
                 run: Any, page_of: Any) -> Iterator[Page]:
+    """Every record with last-modified == ``ts_ms``, by ``hs_object_id`` keyset (no offsets)."""
     limit = client.config.search_page_size
-    cap = client.config.search_result_cap
     last_id: str | None = None
     while True:
         filters: list[dict[str, Any]] = [{"propertyName": lm, "operator": "EQ", "value": str(ts_ms)}]
         if last_id is not None:
             filters.append({"propertyName": "hs_object_id", "operator": "GT", "value": last_id})
-        body = {"filterGroups": [{"filters": filters}],
-                "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
-                "properties": properties, "limit": limit}
-        after = 0
-        while True:
-            resp = run({**body, "after": str(after)})
-            results = resp.get("results") or []
-            if results:
-                page, _ = page_of(results)
-                last_id = str(results[-1]["id"])
-                yield page
-            nxt = _next_after(resp)
-            if nxt is None or not results:
-                return
-            after = int(nxt)
-            if after + limit > cap:
-                break
+        resp = run({"filterGroups": [{"filters": filters}],
+                    "sorts": [{"propertyName": "hs_object_id", "direction": "ASCENDING"}],
+                    "properties": properties, "limit": limit, "after": "0"})
+        results = resp.get("results") or []
+        if not results:
+            return
+        page, _ = page_of(results)
+        last_id = str(results[-1]["id"])
+        yield page
+        if _next_after(resp) is None:
+            return

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from connectors.warehouse.columns import Column, hubspot_columns, quote_ident
 from connectors.warehouse.raw import MergeCounts, RawWarehouse, association_table
@@ -17,6 +18,9 @@ from connectors.warehouse.state import StreamState
 from .metadata import OWNER_FIELDS, PIPELINE_FIELDS, PROPERTY_FIELDS, STAGE_FIELDS
 
 SOURCE = "hubspot"
+MERGED_IDS = "hs_merged_object_ids"
+MERGE_MAP_COLUMNS = [Column("merged_id", "VARCHAR", "merged_id"), Column("winner_id", "VARCHAR", "winner_id"),
+                     Column("merged_at", "TIMESTAMPTZ", "merged_at")]
 RENAMES = {"createdAt": "created_at", "updatedAt": "updated_at", "archivedAt": "archived_at"}
 _TS = {"created_at", "updated_at", "archived_at"}
 _BOOL = {"archived", "calculated", "hubspot_defined", "has_unique_value", "hidden", "loaded"}
@@ -31,6 +35,29 @@ def _meta_columns(fields: tuple[str, ...]) -> list[Column]:
 
 META_TABLES = {"owners": OWNER_FIELDS, "pipelines": PIPELINE_FIELDS, "pipeline_stages": STAGE_FIELDS,
                "properties": PROPERTY_FIELDS}
+
+
+def merged_map_table(object_type: str) -> str:
+    return f"{object_type}_merged_ids"
+
+
+def merge_pairs(table: pa.Table) -> pa.Table | None:
+    """(merged_id, winner_id, merged_at) from the winners' ``hs_merged_object_ids`` ("a;b"), or None: vectorised,
+    and a batch without merges costs one null count."""
+    if MERGED_IDS not in table.column_names:
+        return None
+    col = table.column(MERGED_IDS)
+    if col.null_count == len(col):
+        return None
+    sub = table.filter(pc.fill_null(pc.not_equal(col, ""), False)).select(["id", MERGED_IDS, "updatedAt"])
+    if not sub.num_rows:
+        return None
+    parts = pc.split_pattern(sub.column(MERGED_IDS).combine_chunks(), ";")
+    parent = pc.list_parent_indices(parts)
+    pairs = pa.table({"merged_id": pc.utf8_trim_whitespace(pc.list_flatten(parts)),
+                      "winner_id": pc.take(sub.column("id"), parent),
+                      "merged_at": pc.take(sub.column("updatedAt"), parent)})
+    return pairs.filter(pc.not_equal(pairs.column("merged_id"), ""))
 
 
 def to_raw(table: pa.Table) -> pa.Table:
@@ -81,6 +108,35 @@ class Landing:
                                   "ORDER BY id").column("id").to_pylist()
         for start in range(0, len(ids), chunk):
             yield ids[start:start + chunk]
+
+    # -- merges and purges ----------------------------------------------------------------------
+    def record_merges(self, object_type: str, table: pa.Table) -> int:
+        """Land ``raw_hubspot.<type>_merged_ids`` (merged_id -> winner_id) from a batch; returns the pairs seen."""
+        pairs = merge_pairs(table)
+        if pairs is None or not pairs.num_rows:
+            return 0
+        self.wh.merge(SOURCE, merged_map_table(object_type), pairs, primary_key="merged_id",
+                      cursor_column="merged_at", columns=MERGE_MAP_COLUMNS)
+        return pairs.num_rows
+
+    def flag_merged(self, object_type: str) -> int:
+        """Flag live rows whose id was merged away (in the map) as deleted at the merge time."""
+        name = merged_map_table(object_type)
+        if not self.wh.table_exists(SOURCE, name):
+            return 0
+        gone = self.wh.fetch_arrow(
+            f"SELECT m.merged_id, m.merged_at FROM raw_hubspot.{quote_ident(name)} m JOIN raw_hubspot."
+            f"{quote_ident(object_type)} t ON t.id = m.merged_id WHERE NOT coalesce(t._is_deleted, false)")
+        if not gone.num_rows:
+            return 0
+        return self.wh.flag_deleted(SOURCE, object_type, "id", gone.column("merged_id").to_pylist(),
+                                    gone.column("merged_at").to_pylist())
+
+    def reconcile_ids(self, object_type: str, present: pa.Array, now: datetime, state: StreamState,
+                      loaded_before: datetime) -> int:
+        """Flag rows whose id the API no longer returns (purged, GDPR-deleted, merged away) as deleted."""
+        return self.wh.flag_missing_as_deleted(SOURCE, object_type, "id", present, now, state=state,
+                                               only_loaded_before=loaded_before)
 
     # -- associations --------------------------------------------------------------------------
     def replace_associations(self, from_type: str, to_type: str, from_ids: list[str], rows: pa.Table) -> MergeCounts:

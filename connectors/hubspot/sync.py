@@ -29,7 +29,7 @@ from . import associations as assoc
 from . import extract, metadata
 from .client import HubSpotClient, connect
 from .config import HubSpotConfig
-from .errors import DailyLimitReached, HubSpotError, StopRun
+from .errors import AuthError, DailyLimitReached, HubSpotError, StopRun
 from .landing import Landing
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class SyncOptions:
     association_snapshot: bool | None = None  # None = when due (config.association_snapshot_every)
     archived_sweep: bool = True
     associations: bool = True
+    reconcile: bool | None = None  # id reconciliation; None = when due (config.reconcile_every)
 
 
 @dataclass
@@ -86,6 +87,12 @@ def _merge_links(parts: list[dict[tuple[str, str], tuple[list[str], pa.Table]]]
         all_ids = list(dict.fromkeys(i for ids, _ in pair_reads for i in ids))
         out[pair] = (all_ids, pa.concat_tables(kept[::-1]))
     return out
+
+
+def _due(last: datetime | None, every: timedelta | None, now: datetime) -> bool:
+    if every is None:
+        return False
+    return every <= timedelta(0) or last is None or now - last >= every
 
 
 def _iso(ts: datetime | None) -> str | None:
@@ -155,6 +162,8 @@ class _ObjectSync:
         state.cursor_id = None
         state.extra = {k: v for k, v in extra.items() if k not in ("phase", "full_started", "list_after")}
         state.last_full_sync_at = start
+        if state.last_reconciled_at is None:  # everything was just listed: nothing older to reconcile
+            state.last_reconciled_at = start
         if self.pairs and self.opts.associations:
             state.last_association_snapshot_at = start
         self.land.put_state(state)
@@ -202,6 +211,10 @@ class _ObjectSync:
             table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
             links = _merge_links([chunk.links for chunk in buffer])
             buffer, rows = [], 0
+            # the merged-id map first, for the same reason as the associations (idempotent; losers are flagged at
+            # the end of the run, once no earlier-read copy of a loser can be merged back in)
+            self.result.details["merged_ids"] = (self.result.details.get("merged_ids", 0)
+                                                 + self.land.record_merges(self.ot, table))
             # Associations first: the object merge commits the resume cursor (list ``after`` / search cursor) in
             # its transaction, so a crash between the two must not leave the batch's associations unread forever.
             for (from_type, to_type), (ids, assoc_rows) in links.items():
@@ -258,6 +271,29 @@ class _ObjectSync:
         if tables:
             self.count(self.land.merge_object(self.ot, pa.concat_tables(tables), state), deleted=True)
 
+    def reconcile(self, state: Any, now: datetime, full: bool) -> None:
+        """Id reconciliation when due: rows whose id neither the live nor the archived listing returns any more
+        (purged 90 days after archiving, GDPR-deleted, merged away) are flagged deleted."""
+        due = self.opts.reconcile
+        if due is None:
+            due = (full and self.opts.full_refresh) or (not full and _due(state.last_reconciled_at,
+                                                                          self.cfg.reconcile_every, now))
+        if not due:
+            return
+        started = datetime.now(UTC)  # rows loaded while listing (new records) are never flagged
+        chunks = [*extract.list_ids(self.client, self.ot, archived=False),
+                  *extract.list_ids(self.client, self.ot, archived=True)]
+        present = pa.concat_arrays(chunks) if chunks else pa.array([], pa.string())
+        state.last_reconciled_at = now
+        if not len(present):
+            self.result.details.setdefault("warnings", []).append(
+                f"reconciliation skipped: HubSpot listed no {self.ot} ids")
+            self.land.put_state(state)
+            return
+        flagged = self.land.reconcile_ids(self.ot, present, now, state, started)
+        self.result.rows_deleted += flagged
+        self.result.details["reconciled"] = {"ids": len(present), "flagged": flagged}
+
     def read_associations(self, table: pa.Table) -> dict[tuple[str, str], tuple[list[str], pa.Table]]:
         """(from, to) -> (live ids of ``table``, all their associations)."""
         if not self.pairs or not self.opts.associations or not table.num_rows:
@@ -302,7 +338,13 @@ class _ObjectSync:
                 self.incremental(state)
             if self.opts.archived_sweep:
                 self.archived_sweep(state)
-            self.snapshot_associations(state, self.now or self.client.now())
+            flagged = self.land.flag_merged(self.ot)
+            self.result.rows_deleted += flagged
+            if flagged:
+                self.result.details["merged_flagged"] = flagged
+            now = self.now or self.client.now()
+            self.reconcile(state, now, full)
+            self.snapshot_associations(state, now)
             self.result.status = "success"
             if self.result.details.get("dropped_ids"):
                 self.result.message = f"{len(self.result.details['dropped_ids'])} records vanished between reads"
@@ -310,6 +352,8 @@ class _ObjectSync:
             self.result.status, self.result.message = "partial", str(exc)
         except HubSpotError as exc:
             self.result.status, self.result.message = "failed", str(exc)
+            if isinstance(exc, AuthError):
+                self.result.details["auth_failed"] = True
         except Exception as exc:
             self.result.status, self.result.message = "failed", f"{type(exc).__name__}: {exc}"[:1000]
             self.finish(state, started, calls0)
@@ -352,6 +396,8 @@ def sync_metadata(client: HubSpotClient, warehouse: Any) -> list[SyncResult]:
             result.status, result.message = "partial", str(exc)
         except HubSpotError as exc:
             result.status, result.message = "failed", str(exc)
+            if isinstance(exc, AuthError):
+                result.details["auth_failed"] = True
         result.api_calls = client.api_calls - calls0
         result.duration_s = time.monotonic() - started
         land.record_run(result, "list")
@@ -362,27 +408,38 @@ def sync_metadata(client: HubSpotClient, warehouse: Any) -> list[SyncResult]:
 def sync_hubspot(config: HubSpotConfig, warehouse: Any, objects: list[str] | None = None, full_refresh: bool = False,
                  progress: Callable[[SyncResult], None] | None = None,
                  client: HubSpotClient | None = None, options: SyncOptions | None = None) -> list[SyncResult]:
-    """Metadata, then every object type; a daily-limit stop marks the rest ``partial`` without calling."""
+    """Metadata, then every object type; a daily-limit stop marks the rest ``partial`` and a rejected token (401)
+    marks them ``failed``, without calling."""
     client = client or connect(config)
     results: list[SyncResult] = []
     stopped: str | None = None
+    stop_status = "partial"
+
+    def check(r: SyncResult) -> None:
+        nonlocal stopped, stop_status
+        if stopped:
+            return
+        if r.details.get("auth_failed"):
+            stopped, stop_status = r.message, "failed"
+        elif r.status == "partial" and "daily" in r.message.lower():
+            stopped = r.message
+
     for r in sync_metadata(client, warehouse):
         results.append(r)
         if progress:
             progress(r)
-        if r.status == "partial" and "daily" in r.message.lower():
-            stopped = r.message
+        check(r)
     for ot in objects or list(config.objects):
         if stopped:
-            r = SyncResult(ot, "partial", message=f"not started: {stopped}")
+            r = SyncResult(ot, stop_status, message=f"not started: {stopped}")
         else:
             opts = options or SyncOptions()
             opts = SyncOptions(full_refresh=full_refresh or opts.full_refresh,
                                association_snapshot=opts.association_snapshot,
-                               archived_sweep=opts.archived_sweep, associations=opts.associations)
+                               archived_sweep=opts.archived_sweep, associations=opts.associations,
+                               reconcile=opts.reconcile)
             r = sync_object(client, warehouse, ot, opts)
-            if r.status == "partial" and "daily" in r.message.lower():
-                stopped = r.message
+            check(r)
         results.append(r)
         if progress:
             progress(r)

@@ -159,3 +159,44 @@ def test_hubspot_daily_limit_fails_the_run_and_keeps_committed_tables(crm_env: d
         for table in mats:
             assert wh.table_exists("hubspot", table), table
     assert_no_secrets(all_event_text(result))
+
+
+def test_hubspot_association_checks_compare_changed_records_with_the_source(crm_env: dict[str, str],
+                                                                             sim: Any) -> None:
+    from pathlib import Path
+
+    from connectors.hubspot.client import connect
+    from connectors.hubspot.config import HubSpotConfig
+    from orchestration.defs.ingestion import checks, hubspot
+
+    tables = ["deals", "assoc_deals__companies", "assoc_deals__contacts"]
+    result = dg.materialize(_hubspot(), resources=make_resources(), selection=[hubspot.asset_key(t) for t in tables])
+    assert result.success, _failure_text(result)
+    evals = {(e.asset_key.path[1], e.check_name): e for e in result.get_asset_check_evaluations()}
+    for table in tables[1:]:
+        complete = evals[(table, "completeness")]
+        assert complete.passed, complete.description
+        md = {k: v.value for k, v in complete.metadata.items()}
+        assert md["source"] == md["loaded"] > 0 and md["sampled_from_ids"] > 0 and md["missing"] == md["stale"] == 0
+        assert evals[(table, "primary_key_unique")].passed
+    client = connect(HubSpotConfig.from_env({"HUBSPOT_ACCESS_TOKEN": crm_env["HUBSPOT_ACCESS_TOKEN"],
+                                             "HUBSPOT_URL": sim.hubspot_url}))
+    # lose one link of a recently changed deal and keep one the source no longer has: the check fails naming both
+    with RawWarehouse(Path(crm_env["ACCTWH_HOME"]) / "working.duckdb") as wh:
+        recent = wh.fetch_arrow("SELECT id FROM raw_hubspot.deals WHERE NOT _is_deleted ORDER BY updated_at DESC, id "
+                                "LIMIT 1").column("id")[0].as_py()
+        row = wh.fetch_arrow("SELECT from_id, to_id, type_id FROM raw_hubspot.assoc_deals__companies WHERE from_id = ? "
+                             "AND NOT _is_deleted LIMIT 1", [recent]).to_pylist()
+        assert row, "the most recently changed deal has a company"
+        wh.con.execute("UPDATE raw_hubspot.assoc_deals__companies SET _is_deleted = true WHERE from_id = ? AND "
+                       "to_id = ? AND type_id = ?", [row[0]["from_id"], row[0]["to_id"], row[0]["type_id"]])
+        wh.con.execute("INSERT INTO raw_hubspot.assoc_deals__companies (from_id, to_id, type_id, _is_deleted) "
+                       "VALUES (?, '999999999', 5, false)", [recent])
+        bad = checks.hubspot_association_completeness_result(client, wh, "assoc_deals__companies")
+        assert not bad.passed and bad.metadata["missing"].value == 1 and bad.metadata["stale"].value == 1
+        assert "999999999" in bad.metadata["difference_sample"].value
+        # association rows are unique by construction (the raw table's primary key), which the blocking
+        # primary_key_unique check re-verifies on every run
+        with pytest.raises(Exception, match=r"(?i)duplicate key"):
+            wh.con.execute("INSERT INTO raw_hubspot.assoc_deals__contacts SELECT * FROM "
+                           "raw_hubspot.assoc_deals__contacts LIMIT 1")

@@ -1787,4 +1787,95 @@ def _revenue_system(ds: Dataset) -> pd.Series:
     return pd.Series(np.where(~has, "", np.where(acc["link"] == "hubspot_only", "hubspot", "salesforce")), dtype="str")
 
 
-__all__ = ["advance"]
+# -- targeted HubSpot mutations (tests and scenarios): merges and GDPR deletes ----------------------------------
+MERGED_IDS = "hs_merged_object_ids"
+_DROP_LINKS = ("DELETE FROM hs.associations WHERE (from_type = $1 AND from_id IN (SELECT unnest($2::VARCHAR[]))) OR "
+               "(to_type = $1 AND to_id IN (SELECT unnest($2::VARCHAR[])))")
+
+
+def _hs_write(ds: Dataset) -> Any:
+    """A cursor in its own transaction under the dataset lock (the caller commits)."""
+    cur = ds.con.cursor()
+    cur.execute("BEGIN TRANSACTION")
+    return cur
+
+
+def merge_hubspot_records(ds: Dataset, object_type: str, winner: str, losers: list[str],
+                          at: datetime | None = None) -> str:
+    """Merge ``losers`` into ``winner`` as HubSpot does: the winner keeps its id, lists every merged-away id (the
+    losers and whatever they had absorbed) in ``hs_merged_object_ids`` and is modified at ``at`` (default: the
+    dataset clock); the losers' associations move to the winner; the losers disappear from the live and the
+    archived listings, and reading a loser id returns the winner. Deterministic; returns the new merged-ids
+    value."""
+    losers = [str(x) for x in dict.fromkeys(losers) if str(x) != str(winner)]
+    if not losers:
+        raise ValueError(f"merge of {object_type} {winner}: no loser ids")
+    table = ds.hs_table(object_type)
+    stamp = (at or ds.clock).astimezone(UTC).replace(tzinfo=None)
+    last = "lastmodifieddate" if object_type == "contacts" else "hs_lastmodifieddate"
+    with ds.lock:
+        cur = _hs_write(ds)
+        try:
+            cols = {r[0] for r in cur.execute(f"SELECT * FROM {table} LIMIT 0").description}
+            if MERGED_IDS not in cols:
+                cur.execute(f'ALTER TABLE {table} ADD COLUMN "{MERGED_IDS}" VARCHAR')
+            rows = dict(cur.execute(f'SELECT id, "{MERGED_IDS}" FROM {table} WHERE NOT archived AND id IN '
+                                    "(SELECT unnest(?::VARCHAR[]))", [[winner, *losers]]).fetchall())
+            missing = [i for i in [winner, *losers] if i not in rows]
+            if missing:
+                raise ValueError(f"merge of {object_type} {winner}: no live record(s) {missing}")
+            merged: list[str] = []
+            for rid in [winner, *losers]:
+                merged.extend(m for m in (rows[rid] or "").split(";") if m)
+                if rid != winner:
+                    merged.append(rid)
+            value = ";".join(dict.fromkeys(merged))
+            cur.execute(f'UPDATE {table} SET "{MERGED_IDS}" = ?, "updatedAt" = ?, {last} = ? WHERE id = ?',
+                        [value, stamp, stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z",
+                         winner])
+            # move the losers' links to the winner: delete + insert (the simulator's association index is keyed on
+            # rowids and notices inserts and deletes)
+            cur.execute("CREATE OR REPLACE TEMP TABLE adv_moved AS SELECT from_type, to_type, "
+                        "CASE WHEN from_type = $1 AND from_id IN (SELECT unnest($2::VARCHAR[])) THEN $3 ELSE from_id "
+                        "END AS from_id, CASE WHEN to_type = $1 AND to_id IN (SELECT unnest($2::VARCHAR[])) THEN $3 "
+                        "ELSE to_id END AS to_id, category, type_id, label FROM hs.associations WHERE "
+                        "(from_type = $1 AND from_id IN (SELECT unnest($2::VARCHAR[]))) OR "
+                        "(to_type = $1 AND to_id IN (SELECT unnest($2::VARCHAR[])))", [object_type, losers, winner])
+            cur.execute(_DROP_LINKS, [object_type, losers])
+            cur.execute("INSERT INTO hs.associations SELECT DISTINCT m.* FROM adv_moved m WHERE NOT (m.from_type = "
+                        "m.to_type AND m.from_id = m.to_id) AND NOT EXISTS (SELECT 1 FROM hs.associations a WHERE "
+                        "a.from_type = m.from_type AND a.to_type = m.to_type AND a.from_id = m.from_id AND "
+                        "a.to_id = m.to_id AND a.type_id = m.type_id)")
+            cur.execute("DROP TABLE adv_moved")
+            cur.execute(f"DELETE FROM {table} WHERE id IN (SELECT unnest(?::VARCHAR[]))", [losers])
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        finally:
+            cur.close()
+    if not any(d.get("name") == MERGED_IDS for d in ds.hs_properties.get(object_type, [])):
+        ds.hs_properties.setdefault(object_type, []).append(
+            hss.prop(MERGED_IDS, "enumeration", label="Merged record IDs", field_type="checkbox"))
+    return value
+
+
+def purge_hubspot_records(ds: Dataset, object_type: str, ids: list[str]) -> int:
+    """A GDPR delete (or the 90-day purge of an archived record) right now: the records and their associations
+    are gone from every listing and read. Returns the number of records removed."""
+    table = ds.hs_table(object_type)
+    with ds.lock:
+        cur = _hs_write(ds)
+        try:
+            cur.execute(_DROP_LINKS, [object_type, list(ids)])
+            n = cur.execute(f"DELETE FROM {table} WHERE id IN (SELECT unnest(?::VARCHAR[]))", [list(ids)]).fetchone()
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        finally:
+            cur.close()
+    return int(n[0]) if n else 0
+
+
+__all__ = ["advance", "merge_hubspot_records", "purge_hubspot_records"]

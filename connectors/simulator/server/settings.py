@@ -41,6 +41,7 @@ class HubSpotSettings:
     max_search_limit: int = 200
     search_lag_seconds: float = 0.0  # search hides records changed within this many simulated seconds
     associations_207_for_missing: bool = False  # report inputs without associations as 207 errors
+    max_request_line: int = 8_192  # longer request lines (method, path, query) get 414 URI Too Long, like a real edge
 
 
 @dataclass

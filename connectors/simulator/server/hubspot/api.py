@@ -13,7 +13,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from ...dataset.store import Dataset, hs_format_datetime
 from ..faults import Fault, FaultPlan
@@ -91,6 +91,10 @@ class HubSpotApi(ApiPlugin):
         return Response.json(body, status, _retry_after(extra.get("retry_after")))
 
     def authenticate(self, request: Request, route: Route) -> None:
+        line = len(request.method) + len(request.path) + len(urlencode(request.query, doseq=True)) + 11
+        if self.settings.max_request_line and line > self.settings.max_request_line:
+            raise HttpError(414, "URI_TOO_LONG", f"Request-URI Too Long: the request line has about {line} characters "
+                                                 f"(limit {self.settings.max_request_line})")
         token = _bearer(request)
         if not token:
             raise HttpError(401, "INVALID_AUTHENTICATION", NO_CREDENTIALS)
@@ -196,6 +200,8 @@ class HubSpotApi(ApiPlugin):
         rows = self.store.read_ids(ot, props, ids, archived, id_property)
         key = (lambda r: r["properties"].get(id_property)) if id_property else (lambda r: r["id"])
         found = {key(r) for r in rows}
+        if not id_property:  # merged-away ids are answered by the record they were merged into
+            found |= {m for m, w in self.store.merged_winners(ot, ids, archived).items() if w in found}
         missing = [i for i in ids if i not in found]
         out: dict[str, Any] = {"status": "COMPLETE", "results": rows}
         status = 200

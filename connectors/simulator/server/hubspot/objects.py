@@ -47,6 +47,8 @@ DEFAULT_PROPERTIES = {
               "hs_object_id", "pipeline"],
 }
 ID_ORDER = "TRY_CAST(id AS BIGINT), id"
+MERGED_IDS = "hs_merged_object_ids"  # winners list the ids merged into them, semicolon-separated
+WIDE_READ = 200  # stored properties beyond which a sorted page is read in two steps (see ObjectStore._fetch_wide)
 # Timestamps leave DuckDB as wire text (hs_format_datetime's format); aliases that no ORDER BY can mistake for
 # the columns.
 _WIRE = "'%Y-%m-%dT%H:%M:%S.%gZ'"
@@ -194,6 +196,8 @@ class ObjectStore:
         if not ot.exists:
             return []
         stored, cols = self._columns(ot, props)
+        if len(stored) > WIDE_READ and (limit is not None or offset):
+            return self._fetch_wide(cur, ot, props, stored, cols, where, params, order, limit, offset)
         sql = f"SELECT {cols} FROM {ot.table} WHERE {where} ORDER BY {order}"
         args = list(params or [])
         if limit is not None:
@@ -204,6 +208,27 @@ class ObjectStore:
             args.append(offset)
         rows = cur.execute(sql, args).fetchall()
         return [self.render(ot, props, stored, row) for row in rows]
+
+    def _fetch_wide(self, cur: duckdb.DuckDBPyConnection, ot: ObjectType, props: list[str], stored: list[str],
+                    cols: str, where: str, params: list[Any] | None, order: str, limit: int | None,
+                    offset: int | None) -> list[dict[str, Any]]:
+        """Sort rowids only, then read the page's wide rows by rowid: sorting 1,000+ text columns would need
+        hundreds of MiB of sort buffers for a handful of rows."""
+        sql = f"SELECT rowid FROM {ot.table} WHERE {where} ORDER BY {order}"
+        args = list(params or [])
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        if offset:
+            sql += " OFFSET ?"
+            args.append(offset)
+        rowids = [r[0] for r in cur.execute(sql, args).fetchall()]
+        if not rowids:
+            return []
+        rows = cur.execute(f"SELECT rowid, {cols} FROM {ot.table} WHERE rowid IN (SELECT unnest(?::BIGINT[]))",
+                           [rowids]).fetchall()
+        by_rowid = {r[0]: r[1:] for r in rows}
+        return [self.render(ot, props, stored, by_rowid[r]) for r in rowids if r in by_rowid]
 
     @staticmethod
     def _columns(ot: ObjectType, props: list[str]) -> tuple[list[str], str]:
@@ -299,9 +324,21 @@ class ObjectStore:
         return (f'CASE WHEN archived AND "archivedAt" IS NOT NULL THEN json_object({base}, \'archivedAt\', '
                 f'strftime("archivedAt", {_WIRE})) ELSE json_object({base}) END')
 
+    def merged_winners(self, ot: ObjectType, ids: list[str], archived: bool = False) -> dict[str, str]:
+        """Merged-away (loser) id -> the id of the record it was merged into (``hs_merged_object_ids``)."""
+        if not ids or not ot.exists or not ot.has(MERGED_IDS):
+            return {}
+        with self.dataset.reading() as cur:
+            rows = cur.execute(
+                f"SELECT m, id FROM (SELECT id, unnest(string_split({MERGED_IDS}, ';')) AS m FROM {ot.table} "
+                f"WHERE {MERGED_IDS} IS NOT NULL AND archived = ?) WHERE m IN (SELECT unnest(?::VARCHAR[]))",
+                [archived, ids]).fetchall()
+        return {str(m): str(w) for m, w in rows}
+
     def read_ids(self, ot: ObjectType, props: list[str], ids: list[str], archived: bool,
                  id_property: str | None = None) -> list[dict[str, Any]]:
-        """Records whose id (or ``id_property``) is in ``ids``, in numeric id order."""
+        """Records whose id (or ``id_property``) is in ``ids``, in numeric id order. A merged-away id reads as the
+        record it was merged into (as on HubSpot)."""
         if not ids:
             return []
         column = "id"
@@ -309,6 +346,8 @@ class ObjectStore:
             if not ot.has(id_property):
                 raise HttpError(400, "VALIDATION_ERROR", f"Property {id_property!r} does not exist on {ot.name}")
             column = quote_ident(id_property)
+        elif ot.has(MERGED_IDS):
+            ids = list(dict.fromkeys([*ids, *self.merged_winners(ot, ids, archived).values()]))
         marks = ", ".join("?" for _ in ids)
         with self.dataset.reading() as cur:
             return self.fetch(cur, ot, props, f"{column} IN ({marks}) AND archived = ?", [*ids, archived])
