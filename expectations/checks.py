@@ -79,6 +79,22 @@ def rows(
     return RowsCheck(check_id, description, lambda ctx: Query(sql(ctx)), requires)
 
 
+def known_accounts(marts_schema: str) -> RowsCheck:
+    """Every account_id of a fact is an account of dim_accounts (an orphan would vanish from account views)."""
+
+    def sql(ctx: QueryContext) -> str:
+        return f"""
+            select distinct fact.account_id
+            from {ctx.rel()} as fact
+            left join {ctx.rel("dim_accounts")} as dim on dim.account_id = fact.account_id
+            where fact.account_id is not null and dim.account_id is null
+            order by 1
+        """
+
+    return rows("account_in_dim_accounts", "every account_id is an account of dim_accounts", sql,
+                requires=(f"{marts_schema}.dim_accounts",))
+
+
 def sources_fresh() -> RowsCheck:
     return RowsCheck(
         "sources_fresh",

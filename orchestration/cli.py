@@ -5,6 +5,8 @@
     acctwh demo [--scale S | --dataset DIR] [--days N]   the end-to-end demo on the simulator
     acctwh ingest [--source S] [--full-refresh] [--home DIR]  sync the CRMs into the raw layer (no Dagster)
     acctwh rollback [--home DIR] [--to VERSION] [--list]  serve the previous published marts again
+    acctwh erase --email ADDRESS [--home DIR]             erase one person everywhere under the warehouse home
+    acctwh bench [--scale S | --scales A,B | --scaling] [--reps N] [--update-readme]  benchmark (bench/run.py)
 
 Errors a user can fix (a bad dataset file, a port in use) print one clear line and exit 2.
 """
@@ -86,7 +88,24 @@ def build_parser() -> argparse.ArgumentParser:
                           help="warehouse folder (default $ACCTWH_HOME, else ./warehouse)")
     rollback.add_argument("--to", metavar="VERSION", default=None, help="restore this kept version instead")
     rollback.add_argument("--list", action="store_true", help="only list the kept versions")
+
+    erase = sub.add_parser("erase", help="erase one person from raw, models and every kept serving version")
+    erase.add_argument("--email", required=True, metavar="ADDRESS", help="the person's email address (never stored)")
+    erase.add_argument("--home", type=Path, default=None,
+                       help="warehouse folder (default $ACCTWH_HOME, else ./warehouse)")
+
+    _add_bench(sub)
     return parser
+
+
+def _add_bench(sub: Any) -> None:
+    """``acctwh bench``: the options live in bench/run.py (a source checkout; an installed wheel has no bench/)."""
+    bench = sub.add_parser("bench", help="benchmark every stage on the simulator (bench/run.py)")
+    try:
+        from bench.run import add_arguments
+    except ImportError:
+        return
+    add_arguments(bench)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -109,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
             return _ingest(args)
         if args.command == "rollback":
             return _rollback(args)
+        if args.command == "erase":
+            return _erase(args)
+        if args.command == "bench":
+            return _bench(args, argv)
     except (CliError, DatasetError, FileExistsError, ValueError) as exc:
         print(f"acctwh: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -212,6 +235,39 @@ def _rollback(args: argparse.Namespace) -> int:
     print(f"now serving {now} (was {before or 'unknown'})")
     print(f"  DuckDB:  {serving_db}")
     print(f"  Parquet: {home / 'serving' / 'parquet'}")
+    return 0
+
+
+def _bench(args: argparse.Namespace, argv: list[str] | None) -> int:
+    try:
+        from bench.run import run
+    except ImportError:
+        raise CliError("acctwh bench needs a source checkout (the bench/ folder next to orchestration/)") from None
+    given = list(sys.argv[1:] if argv is None else argv)
+    return run(args, given[given.index("bench") + 1:] if "bench" in given else given)
+
+
+def _erase(args: argparse.Namespace) -> int:
+    """Erase one person; prints only the HMAC key and row counts (the address is never echoed)."""
+    import os
+
+    from connectors.warehouse.erase import ErasureError, erase_person
+    from connectors.warehouse.person_key import PersonKeyError
+
+    home = args.home or Path(os.environ.get("ACCTWH_HOME") or "warehouse")
+    try:
+        result = erase_person(home, args.email)
+    except (ErasureError, PersonKeyError) as exc:
+        raise CliError(str(exc)) from None
+    serving = sum(result.serving_rows_deleted.values())
+    print(f"erased person {result.person_key[:16]}: {sum(result.rows_deleted.values()):,} rows in "
+          f"{len(result.rows_deleted)} tables of {home / 'working.duckdb'} (file rewritten), {serving:,} rows in "
+          f"{sum(1 for n in result.serving_rows_deleted.values() if n)} of {len(result.serving_rows_deleted)} "
+          "kept serving versions")
+    for table, rows in sorted(result.rows_deleted.items()):
+        print(f"  {table:<48} {rows:>6,}")
+    print(f"recorded in _meta.erasures; {result.suppressed_records} source records on the suppression list "
+          "(_meta.erased_people), so the next ingest keeps them out")
     return 0
 
 

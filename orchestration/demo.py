@@ -23,6 +23,16 @@ import duckdb
 from connectors.simulator.dataset.store import Dataset
 
 DEMO_PERSON_KEY = "acctwh-demo-person-key-not-a-secret"  # synthetic people only; real runs must set their own
+# Simulator logins: a variable set in the environment wins, so tests can run the demo with recognisable fake secrets
+# on the real credential path (the simulator then accepts exactly these values).
+DEMO_CREDENTIALS = {
+    "SALESFORCE_USERNAME": "integration@demo.example",
+    "SALESFORCE_PASSWORD": "demo-password",
+    "SALESFORCE_SECURITY_TOKEN": "demo-token",
+    "SALESFORCE_CONSUMER_KEY": "",
+    "SALESFORCE_CONSUMER_SECRET": "",
+    "HUBSPOT_ACCESS_TOKEN": "pat-demo",
+}
 TOP_ACCOUNTS = 5
 STEP_EVENTS = {"STEP_START": "started", "STEP_SUCCESS": "done", "STEP_FAILURE": "FAILED"}
 
@@ -197,13 +207,27 @@ def _load_dataset(scale: str | None, dataset_dir: Path | None, seed: int, as_of:
     return dataset
 
 
+def _simulator_settings(credentials: dict[str, str]) -> Any:
+    """Relaxed HubSpot limits; logins must present exactly the demo's credentials (as a real org would check)."""
+    from connectors.simulator.land import fast_settings
+
+    settings = fast_settings()
+    sf, hs = settings.salesforce, settings.hubspot
+    sf.require_credentials = hs.require_credentials = True
+    sf.username, sf.password = credentials["SALESFORCE_USERNAME"], credentials["SALESFORCE_PASSWORD"]
+    sf.security_token = credentials["SALESFORCE_SECURITY_TOKEN"] or None
+    sf.consumer_key = credentials["SALESFORCE_CONSUMER_KEY"] or None
+    sf.consumer_secret = credentials["SALESFORCE_CONSUMER_SECRET"] or None
+    hs.access_token = credentials["HUBSPOT_ACCESS_TOKEN"]
+    return settings
+
+
 def run_demo(*, scale: str | None, dataset_dir: Path | None, seed: int, as_of: date | None, home: Path,
              days: int) -> int:
     global _console
     _console = sys.stdout
     for name in ("dagster", "dagster.builtin"):  # step progress is printed by _StepProgress instead
         logging.getLogger(name).setLevel(logging.WARNING)
-    from connectors.simulator.land import fast_settings
     from connectors.simulator.server.simulator import CrmSimulator
 
     home = home.resolve()
@@ -216,16 +240,15 @@ def run_demo(*, scale: str | None, dataset_dir: Path | None, seed: int, as_of: d
         _say("  ACCTWH_PERSON_KEY_SECRET is not set: using a fixed demo key (fine for synthetic people only)")
 
     failures = 0
-    # HubSpot rate limits are relaxed so the demo takes minutes, not the hours a real portal's budget would
-    with CrmSimulator(dataset, settings=fast_settings()) as sim:
+    # HubSpot rate limits are relaxed so the demo takes minutes, not the hours a real portal's budget would;
+    # the simulator checks logins against the credentials chosen here
+    credentials = {name: os.environ.get(name) or default for name, default in DEMO_CREDENTIALS.items()}
+    with CrmSimulator(dataset, settings=_simulator_settings(credentials)) as sim:
         env = {
+            **{name: value for name, value in credentials.items() if value},
             "ACCTWH_HOME": str(home),
             "SALESFORCE_URL": sim.salesforce_url,
-            "SALESFORCE_USERNAME": "integration@demo.example",
-            "SALESFORCE_PASSWORD": "demo-password",
-            "SALESFORCE_SECURITY_TOKEN": "demo-token",
             "HUBSPOT_URL": sim.hubspot_url,
-            "HUBSPOT_ACCESS_TOKEN": "pat-demo",
             "ACCTWH_PERSON_KEY_SECRET": secret or DEMO_PERSON_KEY,
             "ACCTWH_REFERENCE_TIME": sim.now().isoformat(),
         }

@@ -56,7 +56,9 @@ from connectors.warehouse.columns import (
     try_cast_sql,
     validate_identifier,
 )
+from connectors.warehouse.erase import drop_suppressed
 from connectors.warehouse.errors import LoadError, SchemaDriftError
+from connectors.warehouse.recovery import Quarantine, recover_working_file
 from connectors.warehouse.state import StreamState
 
 __all__ = [
@@ -222,6 +224,8 @@ class RawWarehouse:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self.before_commit: Callable[[str], None] | None = None
+        # A WAL that cannot be replayed is moved aside (never deleted) before a writer opens the file.
+        self.recovered: Quarantine | None = None if read_only else recover_working_file(self.path)
         self._con: duckdb.DuckDBPyConnection | None = duckdb.connect(str(self.path), read_only=read_only)
         self._exec("SET TimeZone = 'UTC'")
         if not read_only:
@@ -474,6 +478,8 @@ class RawWarehouse:
         if state is not None:
             state.validate()
 
+        with self._lock:  # people erased by `acctwh erase` are not landed again (one cheap query otherwise)
+            batch = drop_suppressed(self.con, source, name, batch)
         staged = pa.table(
             {col: _to_text(batch.column(col)) for col in batch.column_names}
             | {"__ord": pa.array(range(batch.num_rows), pa.int64())}
@@ -485,6 +491,9 @@ class RawWarehouse:
             self.con.register(raw, staged)
             try:
                 try:
+                    if state is not None:  # DELIBERATE BREAK: cursor committed before (apart from) its data
+                        with self._transaction("put_state"):
+                            self._put_state(state, now)
                     with self._transaction("merge"):
                         if columns is not None:
                             self._ensure(source, name, columns, pk, None)
@@ -519,7 +528,7 @@ class RawWarehouse:
                                 counts.inserted, counts.updated, counts.unchanged, counts.deleted + flagged
                             )
                         self._exec(f"DROP TABLE {quote_ident(stg)}")
-                        if state is not None:
+                        if False:  # DELIBERATE BREAK
                             self._put_state(state, now)
                 except _StageError as err:
                     raise self._diagnose(full, raw, cols, pk_cols, err.__cause__) from err.__cause__
@@ -688,6 +697,25 @@ class RawWarehouse:
                         self._put_state(state, now)
             finally:
                 self.con.unregister(present)
+        return int(rows[0][0]) if rows else 0
+
+    def flag_deleted(self, source: str, table: str, primary_key: str, ids: Sequence[str],
+                     deleted_at: Sequence[datetime]) -> int:
+        """Flag the live rows whose pk is in ``ids`` deleted at the matching ``deleted_at`` (e.g. HubSpot merge
+        losers); their other columns stay as they are. Returns the number of rows flagged."""
+        self._writable()
+        _, name, qualified = self._qualified(source, table)
+        validate_identifier(primary_key, where=f"{source} {name} primary key")
+        if not ids:
+            return 0
+        with self._lock, self._transaction("flag_deleted"):
+            rows = self._exec(
+                f"UPDATE {qualified} AS t SET _is_deleted = true, _deleted_at = d.ts, _loaded_at = $1 FROM "
+                "(SELECT unnest($2::VARCHAR[]) AS id, unnest($3::TIMESTAMPTZ[]) AS ts) d "
+                f"WHERE coalesce(t._is_deleted, false) = false AND CAST(t.{quote_ident(primary_key)} AS VARCHAR) "
+                "= d.id",
+                [self._now(), list(ids), list(deleted_at)],
+            )
         return int(rows[0][0]) if rows else 0
 
     # ------------------------------------------------------------------ associations

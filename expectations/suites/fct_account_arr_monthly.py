@@ -134,6 +134,7 @@ def build(config: GateConfig) -> MartSuite:
                 "published version",
                 lambda rel: f"select count(*) as n from {rel} where month = (select max(month) from {rel}) and arr > 0",
             ),
+            c.known_accounts(config.marts_schema),
             c.sources_fresh(),
         ),
     )

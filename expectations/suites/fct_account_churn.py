@@ -51,6 +51,7 @@ def build(config: GateConfig) -> MartSuite:
                 _events_match_arr_fact,
                 requires=(f"{config.marts_schema}.fct_account_arr_monthly",),
             ),
+            c.known_accounts(config.marts_schema),
             c.sources_fresh(),
         ),
     )

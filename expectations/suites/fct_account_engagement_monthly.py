@@ -34,6 +34,7 @@ def build(config: GateConfig) -> MartSuite:
                 "total_touches equals the sum over channels and the sum over CRMs",
                 _touches_add_up,
             ),
+            c.known_accounts(config.marts_schema),
             c.sources_fresh(),
         ),
     )

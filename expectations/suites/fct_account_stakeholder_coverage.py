@@ -33,6 +33,7 @@ def build(config: GateConfig) -> MartSuite:
                 "engaged contacts <= contacts, covered required roles <= required roles",
                 _engaged_within_total,
             ),
+            c.known_accounts(config.marts_schema),
             c.sources_fresh(),
         ),
     )

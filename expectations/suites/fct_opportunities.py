@@ -62,6 +62,7 @@ def build(config: GateConfig) -> MartSuite:
                 "rows per source equal the live staged opportunities/deals minus mirrored deals",
                 _counts_match_staging,
             ),
+            c.known_accounts(config.marts_schema),
             c.sources_fresh(),
         ),
     )

@@ -99,7 +99,12 @@ def test_sixty_percent_of_accounts_gone(tmp_path: Path):
         assert results[mart].outcome("active_accounts_volume").sample == (
             {"published_active": 5, "current_active": 2, "drop_share": 0.6},
         )
-    assert all(r.success for m, r in results.items() if m not in ("dim_accounts", "fct_account_arr_monthly"))
+    # the opportunities of the vanished accounts are now orphans, and the fact says which
+    assert failed(results["fct_opportunities"]) == {"account_in_dim_accounts"}
+    assert {r["account_id"] for r in results["fct_opportunities"].outcome("account_in_dim_accounts").sample} == {
+        "a3", "a4", "a5"}
+    assert all(r.success for m, r in results.items()
+               if m not in ("dim_accounts", "fct_account_arr_monthly", "fct_opportunities"))
 
 
 def test_volume_drop_within_the_allowed_share_passes(tmp_path: Path):

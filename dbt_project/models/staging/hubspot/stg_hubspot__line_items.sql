@@ -32,7 +32,7 @@ source as (
         '_loaded_at': 'timestamp with time zone',
         '_is_deleted': 'boolean',
         '_deleted_at': 'timestamp with time zone'
-    }) }}
+    }, required=['id', 'amount']) }}
 
 ),
 

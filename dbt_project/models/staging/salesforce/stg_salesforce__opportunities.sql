@@ -40,7 +40,7 @@ source as (
         '_loaded_at': 'timestamp with time zone',
         '_is_deleted': 'boolean',
         '_deleted_at': 'timestamp with time zone'
-    }) }}
+    }, required=['Id', 'AccountId', 'CloseDate', 'IsWon']) }}
 
 ),
 
