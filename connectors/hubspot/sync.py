@@ -271,13 +271,14 @@ class _ObjectSync:
         if tables:
             self.count(self.land.merge_object(self.ot, pa.concat_tables(tables), state), deleted=True)
 
-    def reconcile(self, state: Any, now: datetime, full: bool) -> None:
+    def reconcile(self, state: Any, now: datetime, full: bool, loaded_before: bool) -> None:
         """Id reconciliation when due: rows whose id neither the live nor the archived listing returns any more
-        (purged 90 days after archiving, GDPR-deleted, merged away) are flagged deleted."""
+        (purged 90 days after archiving, GDPR-deleted, merged away) are flagged deleted. A first load has nothing
+        older to reconcile (listing every id again cost ~100 s on `large`); a full refresh over loaded rows has."""
         due = self.opts.reconcile
         if due is None:
-            due = (full and self.opts.full_refresh) or (not full and _due(state.last_reconciled_at,
-                                                                          self.cfg.reconcile_every, now))
+            due = (full and self.opts.full_refresh and loaded_before) or (
+                not full and _due(state.last_reconciled_at, self.cfg.reconcile_every, now))
         if not due:
             return
         started = datetime.now(UTC)  # rows loaded while listing (new records) are never flagged
@@ -327,6 +328,7 @@ class _ObjectSync:
 
     def run(self) -> SyncResult:
         state = self.land.get_state(self.ot)
+        loaded_before = state.cursor is not None
         started = time.monotonic()
         calls0 = self.client.api_calls
         try:
@@ -343,7 +345,7 @@ class _ObjectSync:
             if flagged:
                 self.result.details["merged_flagged"] = flagged
             now = self.now or self.client.now()
-            self.reconcile(state, now, full)
+            self.reconcile(state, now, full, loaded_before)
             self.snapshot_associations(state, now)
             self.result.status = "success"
             if self.result.details.get("dropped_ids"):
