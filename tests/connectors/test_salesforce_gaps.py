@@ -96,7 +96,8 @@ def _read_task(client) -> pa.Table:
 def test_session_is_refreshed_before_it_expires(env: SfEnv, proactive: bool):
     env.plugin.tokens.ttl_seconds = 1.5  # sessions die 1.5 s after login
     clean = _read_task(connect(env.cfg, retry=SF_FAST_RETRY))
-    env.sim.faults.add("slow", "sf.query_more", delay=0.35, times=None)  # 6 pages take ~2 s
+    # the delay is served after the session check: the 5th query_more arrives ~2.4 s after login, well past the TTL
+    env.sim.faults.add("slow", "sf.query_more", delay=0.6, times=None)
     client = connect(env.cfg, retry=SF_FAST_RETRY, session_refresh_after=0.5 if proactive else None)
     env.sim.reset_counters()
     got = _read_task(client)
