@@ -491,9 +491,6 @@ class RawWarehouse:
             self.con.register(raw, staged)
             try:
                 try:
-                    if state is not None:  # DELIBERATE BREAK: cursor committed before (apart from) its data
-                        with self._transaction("put_state"):
-                            self._put_state(state, now)
                     with self._transaction("merge"):
                         if columns is not None:
                             self._ensure(source, name, columns, pk, None)
@@ -528,7 +525,7 @@ class RawWarehouse:
                                 counts.inserted, counts.updated, counts.unchanged, counts.deleted + flagged
                             )
                         self._exec(f"DROP TABLE {quote_ident(stg)}")
-                        if False:  # DELIBERATE BREAK
+                        if state is not None:
                             self._put_state(state, now)
                 except _StageError as err:
                     raise self._diagnose(full, raw, cols, pk_cols, err.__cause__) from err.__cause__

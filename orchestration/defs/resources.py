@@ -20,6 +20,10 @@ from connectors.salesforce.config import SalesforceConfig
 
 DEFAULT_HOME = "warehouse"
 WORKING_DB = "working.duckdb"
+# Every job that writes the working file carries this tag; dagster.yaml's run queue admits one such run at a time,
+# so a manual run started during the scheduled one waits in the queue instead of interleaving with it step by step
+# (the "duckdb" pool alone serializes steps, not runs: another run's dbt could slip between our checks and publish).
+WRITER_TAG = {"acctwh/working_file": "writer"}
 
 # SalesforceResource field -> environment variable (connectors/salesforce/config.py documents the flows).
 SALESFORCE_VARS: dict[str, str] = {
@@ -54,7 +58,28 @@ class WarehouseResource(dg.ConfigurableResource):
 
         if not read_only:
             self.working_path.parent.mkdir(parents=True, exist_ok=True)
-        return RawWarehouse(self.working_path, read_only=read_only)
+        try:
+            return RawWarehouse(self.working_path, read_only=read_only)
+        except Exception as exc:
+            locked = working_file_locked(self.working_path, exc)
+            if locked is None:
+                raise
+            raise locked from exc
+
+
+def working_file_locked(path: Path, exc: BaseException) -> dg.Failure | None:
+    """A clear, non-retried failure when another process (a SQL GUI, another run) holds the working file's lock.
+
+    Retrying cannot help while that program keeps the file open, so the run fails now, naming the file.
+    """
+    text = str(exc)
+    if "Could not set lock" not in text and "Conflicting lock" not in text:
+        return None
+    return dg.Failure(
+        description=f"the working warehouse {path.resolve()} is locked by another process; close the program "
+        f"holding it (DuckDB: {text.strip().splitlines()[0]}) and rerun",
+        allow_retries=False,
+    )
 
 
 class SalesforceResource(dg.ConfigurableResource):

@@ -18,7 +18,8 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from pydantic import Field
 
 from connectors.warehouse.person_key import PersonKeyError, secret_from_env
-from orchestration.defs.resources import WarehouseResource
+from connectors.warehouse.recovery import recover_working_file
+from orchestration.defs.resources import WarehouseResource, working_file_locked
 
 from .metadata import collect, enrich
 from .project import account_dbt_project
@@ -91,6 +92,15 @@ def account_dbt_models(
     args = build_args(config)
     path = warehouse.working_path.resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:  # dbt cannot open a file whose WAL does not replay: quarantine it first (recovery.py)
+        quarantined = recover_working_file(path)
+    except Exception as exc:
+        locked = working_file_locked(path, exc)
+        if locked is None:
+            raise
+        raise locked from exc
+    if quarantined is not None:
+        context.log.warning(quarantined.message())
     context.log.info(f"dbt {' '.join(args)} on {path}")
     with environment(**{DUCKDB_PATH_VAR: str(path)}):
         invocation = dbt.cli(args, context=context)

@@ -2,6 +2,8 @@
 
 import dagster as dg
 
+from orchestration.defs.resources import WRITER_TAG
+
 from .assets import account_dbt_models
 
 DBT_ASSETS = dg.AssetSelection.assets(account_dbt_models)
@@ -10,6 +12,7 @@ account_marts_job = dg.define_asset_job(
     "account_marts_job",
     selection=DBT_ASSETS,
     description="dbt build on the working DuckDB: staging, intermediate and marts models with their data tests.",
+    tags=WRITER_TAG,
 )
 
 
