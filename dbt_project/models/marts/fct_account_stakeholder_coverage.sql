@@ -81,13 +81,18 @@ contacts as (
 
 engaged as (
 
+    -- engaged contacts are contacts: a person deleted since the touch, or now at another account, is not counted
+    -- (otherwise engaged could exceed contacts_total and a coverage share pass 100%)
     select
-        account_id,
-        count(distinct person_key) as contacts_engaged_90d
+        touches.account_id,
+        count(distinct touches.person_key) as contacts_engaged_90d
     from touches
-    where occurred_date >= cast({{ dbt.dateadd('day', -1 * var('engaged_days'), as_of_date()) }} as date)
-        and occurred_date < {{ as_of_date() }}
-    group by account_id
+    inner join persons
+        on persons.account_id = touches.account_id
+        and persons.person_key = touches.person_key
+    where touches.occurred_date >= cast({{ dbt.dateadd('day', -1 * var('engaged_days'), as_of_date()) }} as date)
+        and touches.occurred_date < {{ as_of_date() }}
+    group by touches.account_id
 
 ),
 
