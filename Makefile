@@ -41,7 +41,7 @@ test-slow: install  ## slow suites (large-scale generation)
 	$(RUN) pytest -q -m slow
 
 test-reliability: install  ## the whole fault matrix and the 200-kill harness, with a summary
-	$(RUN) pytest -q -n 2 --dist loadfile -m "" tests/reliability
+	$(RUN) pytest -q -n 2 --dist loadfile -m "not slow" tests/reliability tests/connectors/test_kill_resume.py
 
 test-all: install
 	$(RUN) pytest -q -m ""

@@ -383,6 +383,9 @@ def test_reference_run_is_repeatable(fast_ingest: Ingest, fast_reference: Refere
     assert any(t.startswith("raw_hubspot.assoc_") and n > 0 for t, n in cmp.per_table.items())
 
 
+# make test kills ingestion 20+ times inside the whole nightly (tests/reliability/test_kill_nightly.py); this
+# commit-by-commit campaign runs with `make test-reliability`
+@pytest.mark.reliability
 def test_kill_mid_merge_and_mid_extract_converges(fast_ingest: Ingest, fast_reference: Reference,
                                                   tmp_path: Path) -> None:
     ref = fast_reference
