@@ -36,8 +36,9 @@ def stage_verdicts(stages: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     for t in TARGETS:
         if t.stage in stages:
             value = stages[t.stage].get(t.metric)
-            out.append({"stage": t.stage, "metric": t.metric, "value": value, "target": t.label,
-                        "met": t.met(value)})
+            # a stage that failed (e.g. a nightly stopped by the gate) meets no target, however fast it was
+            met = False if stages[t.stage].get("success") is False else t.met(value)
+            out.append({"stage": t.stage, "metric": t.metric, "value": value, "target": t.label, "met": met})
     return out
 
 

@@ -73,3 +73,12 @@ def test_readme_block_is_rewritten_between_the_markers(tiny_result: tuple[dict, 
     text = readme.read_text()
     assert "old" not in text and text.endswith("\n\n## After\n")
     assert render(result) in text and result["machine"]["cpu_model"] in text
+
+
+def test_a_failed_stage_meets_no_target() -> None:
+    from bench.targets import stage_verdicts
+
+    (fast_but_failed,) = stage_verdicts({"nightly": {"seconds": 50.0, "success": False}})
+    (fast_and_ok,) = stage_verdicts({"nightly": {"seconds": 50.0, "success": True}})
+    (slow_and_ok,) = stage_verdicts({"nightly": {"seconds": 75.0, "success": True}})
+    assert (fast_but_failed["met"], fast_and_ok["met"], slow_and_ok["met"]) == (False, True, False)
