@@ -44,10 +44,10 @@ def check_demo_output(out: str, home: Path, days: int) -> None:
 
 
 def test_demo_initial_load_publishes(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The initial load, on the demo run the secret/PII/erasure tests share (one tiny demo per session)."""
+    """The demo run the secret/PII/erasure tests share (tiny initial load in `make test`; see sec_demo.py)."""
     run = shared_demo(tmp_path_factory)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    check_demo_output(run.stdout, run.home, days=0)
+    check_demo_output(run.stdout, run.home, days=run.days)
 
 
 @pytest.mark.slow  # a second demo run plus an incremental night; `make test-slow`

@@ -5,7 +5,8 @@
     Same idea as Fivetran's fill_staging_columns.
     `required` names the columns the marts cannot do without (revenue, keys): when the table exists but one of them
     is gone (field-level security, a dropped field), the model fails with the column named, so the build stops and
-    nothing is published, instead of ARR silently built from NULL prices. -#}
+    nothing is published, instead of ARR silently built from NULL prices. An empty table may lack them (no records,
+    so the connector had no properties to type). -#}
 {% macro filled_source(source_name, table_name, columns, required=[]) -%}
     {%- set relation = source(source_name, table_name) -%}
     {%- set existing = adapter.get_relation(relation.database, relation.schema, relation.identifier) if execute
@@ -25,7 +26,8 @@
     {%- for name in required if execute and name | lower not in present -%}
         {%- do missing_required.append(name) -%}
     {%- endfor -%}
-    {%- if missing_required -%}
+    {#- an empty table (a CRM with nothing of this object: no properties to describe it either) has nothing to lose -#}
+    {%- if missing_required and run_query("select 1 from " ~ relation ~ " limit 1").rows | length > 0 -%}
         {{ exceptions.raise_compiler_error(
             "source " ~ source_name ~ "." ~ table_name ~ " has no column " ~ missing_required | join(", ")
             ~ ", which the marts require (hidden by field-level security, or dropped in the CRM?); "

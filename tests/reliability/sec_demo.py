@@ -1,4 +1,6 @@
-"""One ``acctwh demo`` run (tiny, as of 2025-06-30) shared by the secret, PII and erasure tests.
+"""One ``acctwh demo`` run shared by the secret, PII and erasure tests: ``tiny`` with the initial load only in
+``make test``; ``make test-reliability`` sets ``ACCTWH_SEC_DEMO_SCALE=demo`` and ``ACCTWH_SEC_DEMO_DAYS=1``, the run
+``make demo`` does (the demo preset, the initial load, then one incremental night).
 
 The demo runs in a subprocess with recognisable fake secrets in its environment, so the real credential path is
 used (the demo hands them to the connectors and the simulator accepts only them). The dataset is generated
@@ -18,14 +20,17 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-AS_OF = "2025-06-30"
+AS_OF = date(2025, 6, 30)  # the initial load's day; each further night is one day on
 SEED = 42
+SCALE = os.environ.get("ACCTWH_SEC_DEMO_SCALE") or "tiny"
+DAYS = int(os.environ.get("ACCTWH_SEC_DEMO_DAYS") or 0)
 CANARY = "LEAKCANARY"
 # Every value contains CANARY, so one grep also catches a secret that was cut or re-encoded around it.
 SECRETS = {
@@ -44,6 +49,12 @@ IDENTITIES = {"SALESFORCE_USERNAME": "etl@canary.example", "SALESFORCE_CONSUMER_
 class DemoRun:
     root: Path  # dataset/, home/, stdout.txt, stderr.txt
     returncode: int
+    days: int  # incremental nights after the initial load
+
+    @property
+    def as_of(self) -> date:
+        """The day of the last night: ``dataset`` holds the CRMs as of then (00:00 UTC)."""
+        return AS_OF + timedelta(days=self.days)
 
     @property
     def home(self) -> Path:
@@ -77,22 +88,40 @@ def run_cli(*args: str, env: dict[str, str], timeout: float = 600) -> subprocess
                           timeout=timeout, env=env, cwd=ROOT)
 
 
-def demo_on(dataset: Path, home: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    """``acctwh demo --dataset`` (one night) on ``home``, with the fake secrets."""
-    return run_cli("demo", "--dataset", str(dataset), "--as-of", AS_OF, "--home", str(home),
-                   env=demo_env(home / ".dagster"))
+def demo_on(dataset: Path, home: Path, as_of: date = AS_OF, days: int = 0,
+            timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """``acctwh demo --dataset`` (the night of ``as_of``, then ``days`` more) on ``home``, with the fake secrets."""
+    return run_cli("demo", "--dataset", str(dataset), "--as-of", as_of.isoformat(), "--days", str(days),
+                   "--home", str(home), env=demo_env(home / ".dagster"), timeout=timeout)
 
 
 def _run(root: Path) -> DemoRun:
     env = demo_env(root / "home" / ".dagster")
-    gen = run_cli("simulator", "generate", "--scale", "tiny", "--seed", str(SEED), "--as-of", AS_OF,
-                  "--out", str(root / "dataset"), "--force", env=env)
+    start = root / ("crm-day0" if DAYS else "dataset")
+    gen = run_cli("simulator", "generate", "--scale", SCALE, "--seed", str(SEED), "--as-of", AS_OF.isoformat(),
+                  "--out", str(start), "--force", env=env)
     assert gen.returncode == 0, gen.stderr[-3000:]
-    result = demo_on(root / "dataset", root / "home")
+    result = demo_on(start, root / "home", days=DAYS)
+    if DAYS:
+        _save_advanced(start, root / "dataset", DAYS)
     (root / "stdout.txt").write_text(result.stdout)
     (root / "stderr.txt").write_text(result.stderr)
-    (root / "result.json").write_text(json.dumps({"returncode": result.returncode}))
-    return DemoRun(root, result.returncode)
+    (root / "result.json").write_text(json.dumps({"returncode": result.returncode, "days": DAYS}))
+    return DemoRun(root, result.returncode, DAYS)
+
+
+def _save_advanced(start: Path, dest: Path, days: int) -> None:
+    """The CRMs as the demo's last night saw them: the simulator's days are seeded by the dataset and its clock,
+    so advancing the same folder from the same clock replays the demo's changes."""
+    from datetime import UTC, datetime
+
+    from connectors.simulator.dataset.advance import advance
+    from connectors.simulator.dataset.folder import load, save
+
+    dataset = load(start)
+    dataset.clock = datetime.combine(AS_OF, datetime.min.time(), UTC)  # as `acctwh demo --as-of` sets it
+    advance(dataset, days=days)
+    save(dataset, dest, overwrite=True)
 
 
 def shared_demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
@@ -104,7 +133,8 @@ def shared_demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
         done = root / "result.json"
         if done.exists():
-            run = DemoRun(root, json.loads(done.read_text())["returncode"])
+            meta = json.loads(done.read_text())
+            run = DemoRun(root, meta["returncode"], meta["days"])
         else:
             shutil.rmtree(root, ignore_errors=True)
             root.mkdir(parents=True)

@@ -160,3 +160,19 @@ def test_required_field_hidden_fails_the_build_instead_of_null_revenue(raw_small
                                 "where table_name = 'fct_account_arr_monthly'").fetchone()[0]
         assert built == 0
         case.rows_compared = 1
+
+
+@pytest.mark.reliability
+def test_an_empty_source_without_its_required_columns_still_builds(raw_small, tmp_path: Path) -> None:
+    """A CRM with no line items lands an empty table without property columns (nothing to type them from): no
+    revenue can be lost, so the required-column check must not stop the build (a Salesforce-only export)."""
+    _, raw_path = raw_small
+    path = tmp_path / "working.duckdb"
+    shutil.copy(raw_path, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("delete from raw_hubspot.line_items")
+        con.execute("alter table raw_hubspot.line_items drop column amount")
+    result = run_dbt(["build", "--select", "stg_hubspot__line_items"], path, AS_OF)
+    assert result.success, result.statuses
+    with duckdb.connect(str(path), read_only=True) as con:
+        assert con.execute("select count(*) from staging.stg_hubspot__line_items").fetchone()[0] == 0

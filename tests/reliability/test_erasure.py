@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import duckdb
@@ -33,6 +35,7 @@ from tests.reliability.sec_demo import (
     demo_env,
     demo_on,
     files_under,
+    people,
     run_cli,
     shared_demo,
     unique_person,
@@ -181,40 +184,60 @@ def test_erase_rewrites_every_kept_serving_version_holding_the_person(tmp_path: 
 
 @pytest.mark.reliability
 def test_erased_contact_stays_out_after_the_next_nightly_run(demo: DemoRun, tmp_path: Path) -> None:
-    """The person is edited in the CRM after the erasure, so the incremental night re-reads them: still absent."""
+    """The person is edited in the CRM after the erasure, so the incremental night re-reads them: still absent. A
+    second contact edited at the same moment proves the night did read that change."""
     home = copy_home(demo, tmp_path / "home")
     person = unique_person(demo.dataset, home)
+    with duckdb.connect(str(home / "working.duckdb"), read_only=True) as con:
+        in_hubspot = {e for (e,) in con.execute("select lower(email) from raw_hubspot.contacts").fetchall()}
+    control = next(p for p in people(demo.dataset)  # another contact of both CRMs
+                   if p.email.lower() != person.email.lower() and p.email.lower() in in_hubspot)
+    edited = datetime.combine(demo.as_of, time(1), UTC)  # after the last night's cursor, before the next night
     with fault_case(31, "erasure, then the contact changes in the CRM and the nightly job runs") as case:
         erased = run_cli("erase", "--email", person.email, "--home", str(home), env=demo_env(home / ".dagster"))
         assert erased.returncode == 0, erased.stderr
         dataset = tmp_path / "crm"
-        _touch_person(demo.dataset, dataset, person)
-        night = demo_on(dataset, home)
+        _touch(demo.dataset, dataset, [person, control], edited)
+        night = demo_on(dataset, home, as_of=demo.as_of + timedelta(days=1))
         assert night.returncode == 0, night.stdout[-3000:] + night.stderr[-3000:]
         assert person.email.lower() not in (night.stdout + night.stderr).lower()
-        assert len(list_versions(home)) == 2
+        assert len(list_versions(home)) == demo.days + 2
+        with duckdb.connect(str(home / "working.duckdb"), read_only=True) as con:
+            sf_stamp = con.execute('select "SystemModstamp" from raw_salesforce.contact where "Id" = ?',
+                                   [control.sf_id]).fetchone()
+            hs_stamp = con.execute('select updated_at from raw_hubspot.contacts where lower(email) = ?',
+                                   [control.email.lower()]).fetchall()
+        assert _utc(sf_stamp[0]) == edited, sf_stamp  # the night did re-read the edited contacts
+        assert hs_stamp and all(_utc(s) == edited for (s,) in hs_stamp), hs_stamp
         checkpoint_all(home)
         assert byte_hits(home, person.needles) == {}
         assert logical_hits(home, needles_of(person)) == []
         case.rows_compared = sum(1 for _ in files_under(home))
 
 
-def _touch_person(src: Path, dest: Path, person: Person) -> None:
-    """A copy of the CRM data where the person's Salesforce and HubSpot records were modified after the demo."""
-    import shutil
+def _utc(value: datetime | str) -> datetime:
+    stamp = value if isinstance(value, datetime) else datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return stamp.astimezone(UTC) if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
+
+def _touch(src: Path, dest: Path, who: list[Person], when: datetime) -> None:
+    """A copy of the CRM data where these people's Salesforce and HubSpot records were modified at ``when``."""
     shutil.copytree(src, dest)
-    stamp_sf, stamp_hs = "2025-06-29T23:00:00.000+0000", "2025-06-29T23:00:00.000Z"
-    for path, match in ((dest / "salesforce" / "Contact.jsonl", person.sf_id),
-                        (dest / "hubspot" / "contacts.jsonl", person.email.lower())):
+    stamp_sf = when.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    stamp_hs = when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    sf_ids, emails = {p.sf_id for p in who}, {p.email.lower() for p in who}
+    for path, touched in ((dest / "salesforce" / "Contact.jsonl", lambda r: r["Id"] in sf_ids),
+                          (dest / "hubspot" / "contacts.jsonl",
+                           lambda r: (r["properties"].get("email") or "").lower() in emails)):
         lines = []
         for line in path.read_text().splitlines():
-            if line and match in line.lower() if "@" in match else match in line:
+            if line:
                 row = json.loads(line)
-                if "properties" in row:
-                    row["updatedAt"] = row["properties"]["lastmodifieddate"] = stamp_hs
-                else:
-                    row["LastModifiedDate"] = row["SystemModstamp"] = stamp_sf
-                line = json.dumps(row)
+                if touched(row):
+                    if "properties" in row:
+                        row["updatedAt"] = row["properties"]["lastmodifieddate"] = stamp_hs
+                    else:
+                        row["LastModifiedDate"] = row["SystemModstamp"] = stamp_sf
+                    line = json.dumps(row)
             lines.append(line)
         path.write_text("\n".join(lines) + "\n")
