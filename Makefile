@@ -35,7 +35,7 @@ format: install
 
 test: install  ## ruff + the fast test suite (< 10 min)
 	$(RUN) ruff check .
-	$(RUN) pytest -q -n 2 --dist loadfile
+	$(RUN) pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 test-slow: install  ## slow suites (large-scale generation)
 	$(RUN) pytest -q -m slow

@@ -13,11 +13,23 @@ from tests.reliability.ledger import LEDGER_ENV, read_cases, summary_lines
 
 pytest_plugins = ["tests.dbt.warehouse_fixtures"]
 
+# The long poles of `make test`, started first so the other worker takes the many short files meanwhile
+# (`--no-loadscope-reorder` keeps this order; xdist would otherwise start the files with the most tests).
+LONG_POLES = (
+    "tests/reliability/test_kill_nightly.py",  # 20 kills, ~4.5 min
+    "tests/test_demo.py",  # makes the demo run the secret, PII and erasure files share
+)
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # The controller (or a plain run) owns the ledger directory; xdist workers inherit the variable.
     if not hasattr(config, "workerinput") and not os.environ.get(LEDGER_ENV):
         os.environ[LEDGER_ENV] = tempfile.mkdtemp(prefix="acctwh-reliability-")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(LONG_POLES)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable: the rest keep their order
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
