@@ -42,7 +42,7 @@ test-slow: install  ## slow suites (large-scale generation)
 
 # The secret, PII and erasure scans run over what `make demo` runs (demo preset, initial load + one night).
 test-reliability: install  ## the whole fault matrix and the 200-kill harness, with a summary
-	ACCTWH_SEC_DEMO_SCALE=demo ACCTWH_SEC_DEMO_DAYS=1 $(RUN) pytest -q -n 2 --dist loadfile -m "not slow" tests/reliability tests/connectors/test_kill_resume.py
+	ACCTWH_SEC_DEMO_SCALE=demo ACCTWH_SEC_DEMO_DAYS=1 $(RUN) pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not slow" tests/reliability tests/connectors/test_kill_resume.py
 
 test-all: install
 	$(RUN) pytest -q -m ""

@@ -174,6 +174,7 @@ def _ingest(args: argparse.Namespace) -> int:
     from connectors.hubspot.errors import ConfigError as HubSpotConfigError
     from connectors.salesforce.config import SalesforceConfig
     from connectors.salesforce.errors import ConfigError as SalesforceConfigError
+    from connectors.salesforce.sync import SyncOptions
     from connectors.warehouse.errors import LoadError
     from connectors.warehouse.raw import RawWarehouse
 
@@ -182,6 +183,7 @@ def _ingest(args: argparse.Namespace) -> int:
     try:  # every configuration problem before anything runs
         if "salesforce" in sources:
             configs["salesforce"] = SalesforceConfig.from_env()
+            SyncOptions.from_env()  # its tuning variables too: a bad value fails here, before any source runs
         if "hubspot" in sources:
             configs["hubspot"] = HubSpotConfig.from_env()
     except (SalesforceConfigError, HubSpotConfigError) as exc:
@@ -289,9 +291,9 @@ def _ingest_salesforce(config: Any, wh: Any, full_refresh: bool) -> list[Any]:
     from connectors.salesforce.errors import SessionExpiredError, TransientError
     from connectors.salesforce.sync import SyncOptions, sync_salesforce
 
-    options = SyncOptions(full_refresh=full_refresh)
+    options = SyncOptions.from_env(full_refresh=full_refresh)  # validated in _ingest before any source ran
     try:
-        client = connect(config, retry=options.retry, quota_share=options.quota_share)
+        client = connect(config, **options.connect_kwargs())
     except (SessionExpiredError, TransientError) as exc:
         raise CliError(str(exc)) from None
     bars: dict[str, tqdm] = {}

@@ -8,10 +8,19 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import timedelta
 from typing import Any
 
+from connectors import env_values
+
 from .errors import ConfigError
 
 TOKEN_VAR = "HUBSPOT_ACCESS_TOKEN"
 URL_VAR = "HUBSPOT_URL"
+# HubSpotConfig field -> its tuning variable (names and meaning in .env.example)
+ENV_OPTIONS: dict[str, env_values.Duration | env_values.Count] = {
+    "reconcile_every": env_values.Duration("HUBSPOT_RECONCILE_EVERY_DAYS", "days"),
+    # no "never": the field is not Optional (sync compares it) and the snapshot is what flags removed associations
+    "association_snapshot_every": env_values.Duration("HUBSPOT_ASSOCIATION_SNAPSHOT_EVERY_DAYS", "days",
+                                                      allow_never=False),
+}
 
 OBJECT_TYPES: tuple[str, ...] = (
     "companies", "contacts", "deals", "line_items", "products", "calls", "emails", "meetings", "notes", "tasks",
@@ -77,7 +86,15 @@ class HubSpotConfig:
             raise ConfigError(f"{TOKEN_VAR} is not set: create a HubSpot private app and export its access token "
                               f"as {TOKEN_VAR} (and {URL_VAR} for a non-default host)")
         url = (env.get(URL_VAR) or "").strip() or None
-        return cls(access_token=token, url=url, **overrides)
+        return cls(access_token=token, url=url, **{**tuning_from_env(env), **overrides})
 
     def with_(self, **changes: Any) -> HubSpotConfig:
         return replace(self, **changes)
+
+
+def tuning_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``{field: value}`` for the ``ENV_OPTIONS`` variables that are set, for ``HubSpotConfig(...)``/``with_(...)``.
+
+    Raises :class:`ConfigError` naming the variable and its value when one is invalid.
+    """
+    return env_values.read(os.environ if env is None else env, ENV_OPTIONS, ConfigError)

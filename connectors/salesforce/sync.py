@@ -30,9 +30,10 @@ far committed; later objects are ``skipped``. Any other error fails only that ob
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,12 +42,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from simple_salesforce.exceptions import SalesforceResourceNotFound
 
+from connectors import env_values
 from connectors.prefetch import prefetch
 
 from . import soql
 from .client import DEFAULT_MAX_RESPONSE_BYTES, RetryPolicy, SalesforceClient, connect
 from .config import SalesforceConfig
-from .errors import BulkJobFailed, CleanStop, QueryLocatorExpired, QueryTimeout, redact
+from .errors import BulkJobFailed, CleanStop, ConfigError, QueryLocatorExpired, QueryTimeout, redact
 from .extract_bulk import create_job, delete_job, iter_job_pages
 from .extract_rest import iter_rest_pages, rest_count
 from .replication import ReplicationUnavailable, get_deleted
@@ -87,6 +89,33 @@ class SyncOptions:
     session_refresh_after: timedelta | None = timedelta(minutes=90)  # re-login before a 2 h session times out
     max_concurrent_requests: int = 2
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> SyncOptions:
+        """Defaults, then the ``SALESFORCE_*`` tuning variables that are set (``ENV_OPTIONS``), then ``overrides``.
+
+        Raises :class:`~.errors.ConfigError` naming the variable and its value when one is invalid.
+        """
+        values = env_values.read(os.environ if env is None else env, ENV_OPTIONS, ConfigError)
+        return cls(**{**values, **overrides})
+
+    def connect_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`.client.connect`: a caller that connects itself (and passes ``client=`` to
+        :func:`sync_salesforce`) must hand these over, or the session refresh and concurrency options do nothing."""
+        refresh = self.session_refresh_after
+        return {"retry": self.retry, "quota_share": self.quota_share, "timeout": self.request_timeout,
+                "session_refresh_after": refresh.total_seconds() if refresh else None,  # as sync_salesforce
+                "max_concurrent": self.max_concurrent_requests, "max_response_bytes": self.max_response_bytes}
+
+
+# SyncOptions field -> its environment variable (names and meaning in .env.example)
+ENV_OPTIONS: dict[str, env_values.Duration | env_values.Count] = {
+    "reconcile_every": env_values.Duration("SALESFORCE_RECONCILE_EVERY_DAYS", "days"),
+    "formula_every": env_values.Duration("SALESFORCE_FORMULA_SNAPSHOT_EVERY_DAYS", "days"),
+    # 0 is refused as ambiguous (timedelta(0) is falsy here = never, yet 0 s to the client = before every request)
+    "session_refresh_after": env_values.Duration("SALESFORCE_SESSION_REFRESH_MINUTES", "minutes", allow_zero=False),
+    "max_concurrent_requests": env_values.Count("SALESFORCE_MAX_CONCURRENT_REQUESTS"),
+}
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 
 import dagster as dg
 
-from connectors.hubspot.config import ASSOCIATION_PAIRS, OBJECT_TYPES
+from connectors.hubspot.config import ASSOCIATION_PAIRS, OBJECT_TYPES, tuning_from_env
 from connectors.hubspot.errors import ConfigError, HubSpotError, StopRun
 from connectors.hubspot.sync import sync_hubspot
 from connectors.warehouse.raw import association_table
@@ -86,7 +86,9 @@ def run_hubspot(context: dg.AssetExecutionContext, hubspot: HubSpotResource, war
     from connectors.hubspot.sync import sync_metadata as sync_hubspot_metadata
 
     try:
-        config = hubspot.config()
+        # the resource passes only token and URL to from_env: apply the tuning variables (read in the run process,
+        # like the resource's EnvVars) here
+        config = hubspot.config().with_(**tuning_from_env())
     except ConfigError as exc:
         raise dg.Failure(description=f"HubSpot configuration: {exc}", allow_retries=False) from None
     client = connect(config)

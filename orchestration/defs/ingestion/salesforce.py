@@ -58,13 +58,14 @@ def run_salesforce(context: dg.AssetExecutionContext, salesforce: SalesforceReso
                    objects: Sequence[str], options: SyncOptions | None = None) -> Iterator[dg.MaterializeResult]:
     from connectors.salesforce.client import connect
 
-    options = options or SyncOptions()
     try:
+        # tuning variables are read in the run process, like the resource's EnvVars (resolved there too)
+        options = options or SyncOptions.from_env()
         config = salesforce.config()
     except ConfigError as exc:
         raise connector_failure("Salesforce configuration", exc) from None
     try:
-        client = connect(config, retry=options.retry, quota_share=options.quota_share)
+        client = connect(config, **options.connect_kwargs())
         available = {o["name"] for o in client.describe_global().get("sobjects", []) if o.get("queryable", True)}
     except SessionExpiredError as exc:
         raise connector_failure("Salesforce login", exc) from None
