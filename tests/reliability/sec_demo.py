@@ -31,6 +31,9 @@ AS_OF = date(2025, 6, 30)  # the initial load's day; each further night is one d
 SEED = 42
 SCALE = os.environ.get("ACCTWH_SEC_DEMO_SCALE") or "tiny"
 DAYS = int(os.environ.get("ACCTWH_SEC_DEMO_DAYS") or 0)
+# a test that uses the demo may make it (generation + nights, ~4 min for `demo` on a busy 2-core machine) before its
+# own work: the 300 s default guards the tiny run; the make-demo run gets room for both
+uses_demo = pytest.mark.timeout(300 if SCALE == "tiny" and not DAYS else 1800)
 CANARY = "LEAKCANARY"
 # Every value contains CANARY, so one grep also catches a secret that was cut or re-encoded around it.
 SECRETS = {

@@ -39,6 +39,7 @@ from tests.reliability.sec_demo import (
     run_cli,
     shared_demo,
     unique_person,
+    uses_demo,
 )
 
 SECRET = SECRETS["ACCTWH_PERSON_KEY_SECRET"]
@@ -85,6 +86,7 @@ def needles_of(person: Person) -> list[str]:
     return [n.decode() for n in person.needles]
 
 
+@uses_demo
 def test_erase_a_contact_everywhere_and_keep_it_out_of_the_next_ingest(demo: DemoRun, tmp_path: Path) -> None:
     home = copy_home(demo, tmp_path / "home")
     person = unique_person(demo.dataset, home)
@@ -183,6 +185,7 @@ def test_erase_rewrites_every_kept_serving_version_holding_the_person(tmp_path: 
 
 
 @pytest.mark.reliability
+@uses_demo
 def test_erased_contact_stays_out_after_the_next_nightly_run(demo: DemoRun, tmp_path: Path) -> None:
     """The person is edited in the CRM after the erasure, so the incremental night re-reads them: still absent. A
     second contact edited at the same moment proves the night did read that change."""

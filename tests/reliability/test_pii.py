@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from connectors.warehouse.serving import VersionInfo, list_versions  # noqa: F401
-from tests.reliability.sec_demo import DemoRun, shared_demo
+from tests.reliability.sec_demo import DemoRun, shared_demo, uses_demo
 
 EMAIL = r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+\.[A-Za-z0-9.-]+"
 # international (+1 555 0100, +44-20-7946-0958) or North American ((555) 010-0100) forms; ids and dates do not match
@@ -57,6 +57,7 @@ def relations(con: duckdb.DuckDBPyConnection, info) -> list[tuple[str, str]]:
     return out
 
 
+@uses_demo
 def test_no_email_phone_or_name_in_any_mart(demo: DemoRun) -> None:
     emails, phones, names = crm_people(demo.dataset)
     assert len(emails) > 100 and len(names) > 100 and phones  # the reference lists are real
@@ -83,6 +84,7 @@ def test_no_email_phone_or_name_in_any_mart(demo: DemoRun) -> None:
     assert findings == []
 
 
+@uses_demo
 def test_the_pii_scan_finds_a_planted_value(tmp_path: Path, demo: DemoRun) -> None:
     """The scan above is not vacuous: the same predicates find a contact's email in a mart-shaped table."""
     emails, _, _ = crm_people(demo.dataset)

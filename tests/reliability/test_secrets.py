@@ -13,7 +13,16 @@ import requests
 
 from orchestration.defs.operations.alerts import send_alerts
 from tests.reliability.ledger import fault_case
-from tests.reliability.sec_demo import CANARY, ROOT, SECRETS, DemoRun, byte_hits, files_under, shared_demo
+from tests.reliability.sec_demo import (
+    CANARY,
+    ROOT,
+    SECRETS,
+    DemoRun,
+    byte_hits,
+    files_under,
+    shared_demo,
+    uses_demo,
+)
 
 NEEDLES = [CANARY.encode(), *(v.encode() for v in SECRETS.values())]
 
@@ -35,6 +44,7 @@ def dagster_text(dagster_home: Path) -> tuple[list[str], str]:
         return [r.run_id for r in runs], "\n".join(parts)
 
 
+@uses_demo
 def test_no_secret_in_output_files_dagster_or_dbt(demo: DemoRun) -> None:
     with fault_case(30, "fake Salesforce/HubSpot/person-key/webhook secrets through the demo") as case:
         assert CANARY not in demo.stdout + demo.stderr
