@@ -51,6 +51,7 @@ __all__ = [
     "list_versions",
     "parquet_version",
     "prune",
+    "realign_parquet_link",
     "rollback",
     "serving_lock",
 ]
@@ -324,6 +325,45 @@ def clean_stray(layout: ServingLayout) -> list[Path]:
                 shutil.rmtree(d, ignore_errors=True)
                 removed.append(d)
     return removed
+
+
+def _realign(layout: ServingLayout) -> tuple[str, str | None] | None:
+    """Point ``parquet`` at the version ``marts.duckdb`` serves when a crash fell between install's two renames."""
+    if not layout.serving_db.exists() or not layout.versions.is_dir():
+        return None
+    dirs = [d for d in layout.versions.iterdir() if d.is_dir()]
+    serving = _serving_version_by_inode(layout, dirs)
+    linked = parquet_version(layout.root.parent)
+    if serving is None or serving == linked or not (layout.version_dir(serving) / PARQUET_LINK).is_dir():
+        return None
+    check_parquet_link(layout)
+    tmp_link = layout.root / f"{TMP_PREFIX}{serving}.parquet"
+    with contextlib.suppress(FileNotFoundError):
+        tmp_link.unlink()
+    os.symlink(Path(VERSIONS_DIR) / serving / PARQUET_LINK, tmp_link, target_is_directory=True)
+    os.replace(tmp_link, layout.parquet_link)
+    fsync_path(layout.root)
+    return serving, linked
+
+
+def realign_parquet_link(home: str | os.PathLike[str]) -> str | None:
+    """After a publish or rollback killed between its two renames, BI's Parquet is one version behind the DuckDB
+    file until the next publish, which a failing gate may hold back for days. Re-point it now (under the serving
+    lock; skipped if a publish is running). Returns what was done, for the run log, or None if nothing was needed.
+    """
+    layout = ServingLayout.for_home(home)
+    if not layout.root.is_dir():
+        return None
+    try:
+        with serving_lock(layout):
+            moved = _realign(layout)
+    except ServingBusyError:
+        return None
+    if moved is None:
+        return None
+    serving, was = moved
+    return (f"{layout.parquet_link} pointed at {was or 'nothing'} while {layout.serving_db} serves {serving} "
+            f"(a publish or rollback was interrupted between its two renames); re-pointed it to {serving}")
 
 
 def rollback(home: str | os.PathLike[str], to_version: str | None = None) -> str:

@@ -17,6 +17,8 @@ import duckdb
 import pytest
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject
 
+from connectors.warehouse.serving import publish
+from connectors.warehouse.versions import current_version, list_versions, parquet_version
 from orchestration.defs.dbt.assets import DbtBuildConfig, account_dbt_models, build_args
 from orchestration.defs.dbt.project import fingerprint, fingerprint_path, manifest_is_stale
 from orchestration.defs.dbt.resources import dbt_resource
@@ -150,6 +152,22 @@ def test_manifest_is_stale_when_missing_or_the_project_changed(tmp_path: Path) -
 
 
 # -- a real build ---------------------------------------------------------------------------------------------
+def _publish_killed_between_renames(home: Path) -> str:
+    """Two published versions of a scratch mart, the parquet link left on the first (as a kill between install's
+    two renames leaves it); returns the version the DuckDB serving file holds."""
+    scratch = home / "scratch.duckdb"
+    for gen in (1, 2):
+        with duckdb.connect(str(scratch)) as con:
+            con.execute(f"create schema if not exists marts; create or replace table marts.m as select {gen} as gen")
+        publish(scratch, home)
+    older, newer = sorted(v.version for v in list_versions(home))
+    link = home / "serving" / "parquet"
+    link.unlink()
+    link.symlink_to(Path("versions") / older / "parquet", target_is_directory=True)
+    assert parquet_version(home) == older and current_version(home) == newer
+    return newer
+
+
 def _resources(home: Path) -> dict[str, Any]:
     return {"dbt": dbt_resource(), "warehouse": WarehouseResource(home=str(home))}
 
@@ -172,15 +190,21 @@ def test_staging_builds_on_a_landed_simulator_dataset(
     ingest(tiny_dataset, path)  # generate("tiny", seed=1, as_of=2025-06-30), landed by the real connectors
     monkeypatch.setenv(SECRET_VAR, TEST_SECRET)
     monkeypatch.delenv("ACCTWH_DUCKDB_PATH", raising=False)
+    served = _publish_killed_between_renames(tmp_path)
+    instance = dg.DagsterInstance.ephemeral()
 
     result = dg.materialize(
         [account_dbt_models],
+        instance=instance,
         resources=_resources(tmp_path),
         selection=dg.AssetSelection.groups("staging", "seeds"),
         run_config={"ops": {"account_dbt_models": {"config": {"as_of_date": AS_OF.isoformat()}}}},
     )
 
     assert result.success
+    # the earlier crash left Parquet a version behind the DuckDB file: the run re-pointed it first, and said so
+    assert parquet_version(tmp_path) == served
+    assert any("re-pointed it to " + served in r.user_message for r in instance.all_logs(result.run_id))
     assert "ACCTWH_DUCKDB_PATH" not in os.environ  # restored after the run
     mats = {e.asset_key: e.materialization.metadata for e in result.get_asset_materialization_events()}
     staging = [n for n in _built_nodes(manifest) if n["config"].get("schema") == "staging"]

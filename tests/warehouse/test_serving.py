@@ -334,3 +334,38 @@ def test_one_publisher_at_a_time_and_input_checks(working: Path, home: Path) -> 
     with pytest.raises(PublishError, match="already exists"):
         publish(working, home, version=first.version)
     assert not (home / "serving" / "versions" / ".staging").exists() and strays(home) == []
+
+
+def test_a_publish_killed_between_its_renames_is_realigned(working: Path, home: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The crash falls after marts.duckdb moved to v2 and before the parquet link did: BI would read DuckDB v2 and
+    Parquet v1 until a later publish. realign_parquet_link (called before every dbt build) re-points the link."""
+    from connectors.warehouse import versions
+
+    first = publish(working, home)
+    make_candidate(working, 2)
+    real_replace, calls = os.replace, []
+
+    def dies_on_the_link(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        calls.append(dst)
+        if len(calls) == 2:  # install: DuckDB file first, then the parquet link
+            raise SystemExit("killed")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(versions.os, "replace", dies_on_the_link)
+    with pytest.raises(SystemExit):
+        publish(working, home)
+    monkeypatch.setattr(versions.os, "replace", real_replace)
+    second = next(v.version for v in versions.list_versions(home) if v.version != first.version)
+    assert versions.current_version(home) == second and versions.parquet_version(home) == first.version
+
+    with serving_lock(ServingLayout.for_home(home)):  # a publish in flight: leave it alone
+        assert versions.realign_parquet_link(home) is None
+    assert versions.parquet_version(home) == first.version
+
+    message = versions.realign_parquet_link(home)
+    assert message is not None and first.version in message and second in message
+    assert versions.parquet_version(home) == second and strays(home) == []
+    gens = query(f"SELECT DISTINCT gen FROM read_parquet('{home}/serving/parquet/*.parquet')")
+    assert gens == [(2,)]  # every Parquet file BI reads is now the served version's
+    assert versions.realign_parquet_link(home) is None  # aligned: nothing to do
