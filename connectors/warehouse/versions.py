@@ -270,19 +270,28 @@ def install(layout: ServingLayout, version: str) -> None:
     if not (vdir / SERVING_DB).is_file():
         raise ServingError(f"version folder {vdir} has no {SERVING_DB}")
     tmp_db = layout.root / f"{TMP_PREFIX}{version}.duckdb"
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_db.unlink()
+        _link_or_copy(vdir / SERVING_DB, tmp_db)
+        os.replace(tmp_db, layout.serving_db)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_db.unlink()
+    _point_parquet_link(layout, version)
+
+
+def _point_parquet_link(layout: ServingLayout, version: str) -> None:
+    """Switch the ``parquet`` symlink to ``version`` with one rename, then fsync the folder."""
     tmp_link = layout.root / f"{TMP_PREFIX}{version}.parquet"
     try:
-        for stale in (tmp_db, tmp_link):
-            with contextlib.suppress(FileNotFoundError):
-                stale.unlink()
-        _link_or_copy(vdir / SERVING_DB, tmp_db)
+        with contextlib.suppress(FileNotFoundError):
+            tmp_link.unlink()
         os.symlink(Path(VERSIONS_DIR) / version / PARQUET_LINK, tmp_link, target_is_directory=True)
-        os.replace(tmp_db, layout.serving_db)
         os.replace(tmp_link, layout.parquet_link)
     finally:
-        for stale in (tmp_db, tmp_link):
-            with contextlib.suppress(FileNotFoundError):
-                stale.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            tmp_link.unlink()
     fsync_path(layout.root)
 
 
@@ -337,12 +346,7 @@ def _realign(layout: ServingLayout) -> tuple[str, str | None] | None:
     if serving is None or serving == linked or not (layout.version_dir(serving) / PARQUET_LINK).is_dir():
         return None
     check_parquet_link(layout)
-    tmp_link = layout.root / f"{TMP_PREFIX}{serving}.parquet"
-    with contextlib.suppress(FileNotFoundError):
-        tmp_link.unlink()
-    os.symlink(Path(VERSIONS_DIR) / serving / PARQUET_LINK, tmp_link, target_is_directory=True)
-    os.replace(tmp_link, layout.parquet_link)
-    fsync_path(layout.root)
+    _point_parquet_link(layout, serving)
     return serving, linked
 
 
